@@ -1,0 +1,208 @@
+// Package api holds the wire and domain types shared by the GoDocker client,
+// server, stores, executors and event stream. It imports nothing of ours.
+package api
+
+import (
+	"time"
+)
+
+// State is where a job is in its life. See DESIGN.md for the table.
+type State string
+
+// Job states.
+const (
+	Pending   State = "pending"   // waiting to be scheduled; has a reason
+	Held      State = "held"      // held by its owner or an admin
+	Running   State = "running"   // container running
+	Suspended State = "suspended" // container frozen
+	Done      State = "done"      // exited 0
+	Failed    State = "failed"    // exited non-zero or could not start
+	Killed    State = "killed"    // deleted while running, or a limit was exceeded
+	Cancelled State = "cancelled" // deleted before it ran
+	Rejected  State = "rejected"  // refused at admission
+	Archived  State = "archived"  // finished and its directory removed
+)
+
+// States lists every state, in the order of the table in DESIGN.md.
+var States = []State{Pending, Held, Running, Suspended, Done, Failed, Killed, Cancelled, Rejected, Archived}
+
+// Finished reports whether s is a terminal state.
+func (s State) Finished() bool {
+	switch s {
+	case Done, Failed, Killed, Cancelled, Rejected, Archived:
+		return true
+	}
+	return false
+}
+
+// Active reports whether a container may exist for a job in state s.
+func (s State) Active() bool { return s == Running || s == Suspended }
+
+// Valid reports whether s is one of the known states.
+func (s State) Valid() bool {
+	for _, v := range States {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Reason says why a job is in its state: a machine-readable code and a
+// sentence a person can read.
+type Reason struct {
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Reason codes.
+const (
+	ReasonResources   = "Resources"   // does not fit the free capacity now
+	ReasonPriority    = "Priority"    // jobs ahead of it take the capacity
+	ReasonTooLarge    = "TooLarge"    // can never fit on any node
+	ReasonHeld        = "JobHeldUser" // user hold
+	ReasonExit        = "Exit"        // the container exited
+	ReasonStartFailed = "StartFailed" // the executor could not start it
+	ReasonDeleted     = "Deleted"     // deleted by its owner or an admin
+	ReasonLost        = "Lost"        // the container disappeared
+	ReasonOOM         = "OutOfMemory" // killed by the memory limit
+	ReasonInvalid     = "Invalid"     // bad specification
+)
+
+// Spec is what the user asked for, as gsub sends it and the server
+// validates it. Sizes are bytes, durations seconds.
+type Spec struct {
+	Name       string            `json:"name,omitempty"`
+	Image      string            `json:"image,omitempty"`
+	Script     string            `json:"script,omitempty"`      // script text (not with Command)
+	ScriptName string            `json:"script_name,omitempty"` // the file it came from, or STDIN
+	Command    []string          `json:"command,omitempty"`     // -b y: run as is
+	Args       []string          `json:"args,omitempty"`        // arguments to the script
+	Shell      string            `json:"shell,omitempty"`       // -S: interpreter
+	Cwd        string            `json:"cwd,omitempty"`         // -cwd/-wd: absolute; empty = job directory
+	Stdout     string            `json:"stdout,omitempty"`      // -o as given
+	Stderr     string            `json:"stderr,omitempty"`      // -e as given
+	Join       bool              `json:"join,omitempty"`        // -j y
+	Env        map[string]string `json:"env,omitempty"`         // -v / -V
+	CPUs       int               `json:"cpus,omitempty"`        // -pe smp N, -l cpu=N; 0 = 1
+	Memory     int64             `json:"memory,omitempty"`      // -l h_vmem/mem, whole job; 0 = default
+	Walltime   int64             `json:"walltime,omitempty"`    // -l h_rt; 0 = none
+	Volumes    []string          `json:"volumes,omitempty"`     // --volume NAME[:ro]
+	Project    string            `json:"project,omitempty"`     // -P
+	Priority   int               `json:"priority,omitempty"`    // -p, -1023..1024
+	Hold       bool              `json:"hold,omitempty"`        // -h
+	Root       bool              `json:"root,omitempty"`        // --root: run as root where allowed
+	SubmitDir  string            `json:"submit_dir,omitempty"`  // gsub's working directory
+	SubmitHost string            `json:"submit_host,omitempty"`
+	SubmitEnv  map[string]string `json:"submit_env,omitempty"` // HOME PATH LOGNAME SHELL of the caller, for SGE_O_*
+}
+
+// Mount is a bind mount into a job's container.
+type Mount struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+}
+
+// Run is the resolved execution of a job: what every executor starts,
+// decided once by the server from the Spec, the owner and the config.
+type Run struct {
+	Image   string   `json:"image"`
+	Argv    []string `json:"argv"`
+	WorkDir string   `json:"work_dir"`
+	Env     []string `json:"env"`
+	Mounts  []Mount  `json:"mounts"`
+	UID     int      `json:"uid"`
+	GID     int      `json:"gid"`
+	Groups  []int    `json:"groups,omitempty"`
+	CPUs    int      `json:"cpus"`
+	Memory  int64    `json:"memory"`
+	Pids    int64    `json:"pids"`
+}
+
+// Usage is what a job consumed.
+type Usage struct {
+	WallSeconds float64 `json:"wall_seconds,omitempty"`
+	CPUSeconds  float64 `json:"cpu_seconds,omitempty"`
+	Memory      int64   `json:"memory,omitempty"`     // current, bytes
+	MaxMemory   int64   `json:"max_memory,omitempty"` // peak, bytes
+}
+
+// Job is one computation: its owner, its request, its state and its result.
+type Job struct {
+	ID      int64  `json:"id"`
+	Name    string `json:"name"`
+	User    string `json:"user"`
+	UID     int    `json:"uid"`
+	GID     int    `json:"gid"`
+	Group   string `json:"group,omitempty"`
+	Groups  []int  `json:"groups,omitempty"`
+	Home    string `json:"home,omitempty"`
+	Project string `json:"project,omitempty"`
+
+	State  State  `json:"state"`
+	Reason Reason `json:"reason,omitzero"`
+	// Deleting is set when a running job's deletion was requested: the
+	// watcher finishes it as killed when its container exits.
+	Deleting bool `json:"deleting,omitempty"`
+
+	Spec   Spec   `json:"spec"`
+	Run    *Run   `json:"run,omitempty"`
+	Dir    string `json:"dir"`
+	Stdout string `json:"stdout"`
+	Stderr string `json:"stderr"`
+
+	Submitted time.Time `json:"submitted"`
+	Started   time.Time `json:"started,omitzero"`
+	Ended     time.Time `json:"ended,omitzero"`
+
+	Attempt   int    `json:"attempt"`
+	Executor  string `json:"executor,omitempty"`
+	Node      string `json:"node,omitempty"`
+	Container string `json:"container,omitempty"`
+	ExitCode  *int   `json:"exit_code,omitempty"`
+	Usage     Usage  `json:"usage,omitzero"`
+}
+
+// CPUs is the number of cpus the job holds while it runs (at least 1).
+func (j *Job) CPUs() int {
+	if j.Spec.CPUs < 1 {
+		return 1
+	}
+	return j.Spec.CPUs
+}
+
+// Clone returns a deep copy of j.
+func (j *Job) Clone() *Job {
+	c := *j
+	c.Groups = append([]int(nil), j.Groups...)
+	c.Spec.Command = append([]string(nil), j.Spec.Command...)
+	c.Spec.Args = append([]string(nil), j.Spec.Args...)
+	c.Spec.Volumes = append([]string(nil), j.Spec.Volumes...)
+	c.Spec.Env = cloneMap(j.Spec.Env)
+	c.Spec.SubmitEnv = cloneMap(j.Spec.SubmitEnv)
+	if j.Run != nil {
+		r := *j.Run
+		r.Argv = append([]string(nil), r.Argv...)
+		r.Env = append([]string(nil), r.Env...)
+		r.Mounts = append([]Mount(nil), r.Mounts...)
+		r.Groups = append([]int(nil), r.Groups...)
+		c.Run = &r
+	}
+	if j.ExitCode != nil {
+		e := *j.ExitCode
+		c.ExitCode = &e
+	}
+	return &c
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}

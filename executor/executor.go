@@ -1,0 +1,212 @@
+// Package executor defines what the scheduler, the watcher and the SSH
+// gateway need from a container platform. Each platform is a package
+// (executor/docker, executor/sim, ...) that implements Executor and
+// registers a constructor under its name.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/godocker/godocker/api"
+)
+
+// ErrUnsupported: the platform cannot do this (e.g. suspend on swarm).
+var ErrUnsupported = errors.New("not supported by this executor")
+
+// ErrNotFound: no container exists for that job and attempt.
+var ErrNotFound = errors.New("container not found")
+
+// Node is one machine an executor can place jobs on, with its total
+// capacity. What is free is for the scheduler to work out from the jobs it
+// placed there.
+type Node struct {
+	Name   string            `json:"name"`
+	CPUs   int               `json:"cpus"`
+	Memory int64             `json:"memory"` // bytes
+	GPUs   int               `json:"gpus,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Placement is where the scheduler put a job.
+type Placement struct {
+	Node string
+}
+
+// EventKind is what happened to a job's container.
+type EventKind string
+
+// Event kinds.
+const (
+	Started EventKind = "started"
+	Exited  EventKind = "exited" // the container's process ended
+	Paused  EventKind = "paused"
+	Resumed EventKind = "resumed"
+)
+
+// Event is a change of a job's container, as the platform reports it.
+type Event struct {
+	JobID   int64
+	Attempt int
+	Kind    EventKind
+	Time    time.Time
+}
+
+// ContainerState is what Inspect found.
+type ContainerState string
+
+// Container states.
+const (
+	StateMissing ContainerState = "missing" // no container for this job and attempt
+	StateCreated ContainerState = "created" // created, not started
+	StateRunning ContainerState = "running"
+	StatePaused  ContainerState = "paused"
+	StateExited  ContainerState = "exited"
+)
+
+// Status is a job's container as the platform sees it now.
+type Status struct {
+	State      ContainerState
+	ExitCode   int
+	OOMKilled  bool
+	Error      string // the platform's error, e.g. why it could not start
+	Node       string
+	Container  string // the platform's id for it
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// ExecRequest is a process to run inside a job's running container.
+type ExecRequest struct {
+	Cmd  []string
+	Env  []string
+	TTY  bool
+	Rows uint16
+	Cols uint16
+}
+
+// Session is a process started by Exec.
+type Session interface {
+	// Stdin, Stdout and Stderr are the process's streams. With a TTY,
+	// Stderr is merged into Stdout.
+	Stdin() io.WriteCloser
+	Stdout() io.Reader
+	Stderr() io.Reader
+	// Resize changes the TTY's size.
+	Resize(ctx context.Context, rows, cols uint16) error
+	// Wait returns the process's exit code once it has ended.
+	Wait(ctx context.Context) (int, error)
+	Close() error
+}
+
+// Executor runs jobs' containers on a platform. Start runs job.Run exactly:
+// image, argv, working directory, environment, mounts, uid/gid/groups and
+// limits are decided by the server, not by the executor.
+type Executor interface {
+	// Name is the name it is registered and configured under.
+	Name() string
+	// Nodes lists the machines and their total capacity.
+	Nodes(ctx context.Context) ([]Node, error)
+	// Start creates and starts the container of the job's current attempt.
+	// It is idempotent per job id and attempt: a container that exists
+	// already (running or exited) is left as it is and nil returned.
+	Start(ctx context.Context, j *api.Job, p Placement) error
+	// Kill stops the job's container (SIGKILL). Killing a container that
+	// already exited is not an error; a missing one is ErrNotFound.
+	Kill(ctx context.Context, j *api.Job) error
+	// Suspend freezes the container; Resume thaws it. ErrUnsupported where
+	// the platform cannot.
+	Suspend(ctx context.Context, j *api.Job) error
+	Resume(ctx context.Context, j *api.Job) error
+	// Events streams container changes of GoDocker's jobs until ctx ends.
+	Events(ctx context.Context) (<-chan Event, error)
+	// Inspect reports the container of the job's current attempt.
+	Inspect(ctx context.Context, j *api.Job) (Status, error)
+	// Remove deletes what Start created, once the exit was recorded.
+	// Removing a missing container is not an error.
+	Remove(ctx context.Context, j *api.Job) error
+	// Exec runs a process in the job's running container as the job's
+	// user (the SSH gateway's way in).
+	Exec(ctx context.Context, j *api.Job, r ExecRequest) (Session, error)
+	// Usage reports the live cpu and memory use of a running job.
+	Usage(ctx context.Context, j *api.Job) (api.Usage, error)
+}
+
+// Factory builds an executor from its configuration section, decoded by
+// the executor itself (e.g. yaml.Node or map).
+type Factory func(ctx context.Context, name string, cfg Config) (Executor, error)
+
+// Config is an executor's configuration as read from godocker.yaml.
+type Config struct {
+	// Type is the registered name of the implementation (docker, sim, ...).
+	Type string `yaml:"type" json:"type"`
+	// Host is the platform's endpoint, e.g. unix:///var/run/docker.sock.
+	// Empty: the platform's default (DOCKER_HOST for docker).
+	Host string `yaml:"host" json:"host,omitempty"`
+	// CPUs and Memory override the capacity the platform reports, for a
+	// machine shared with other work (0: what the platform says).
+	CPUs   int    `yaml:"cpus" json:"cpus,omitempty"`
+	Memory string `yaml:"memory" json:"memory,omitempty"`
+	// Network is the container network for jobs (docker: "bridge",
+	// "none", "host", or a named network). Empty: the platform's default.
+	Network string `yaml:"network" json:"network,omitempty"`
+}
+
+var (
+	mu        sync.Mutex
+	factories = map[string]Factory{}
+)
+
+// Register makes an executor implementation available by type name. It
+// panics if the name is taken, as database/sql does.
+func Register(typ string, f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := factories[typ]; dup {
+		panic("executor: Register called twice for " + typ)
+	}
+	factories[typ] = f
+}
+
+// Types lists the registered executor types.
+func Types() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	var names []string
+	for n := range factories {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Open builds the executor named name from cfg.
+func Open(ctx context.Context, name string, cfg Config) (Executor, error) {
+	mu.Lock()
+	f, ok := factories[cfg.Type]
+	mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("executor %q: unknown type %q (known: %v)", name, cfg.Type, Types())
+	}
+	return f(ctx, name, cfg)
+}
+
+// Labels every executor puts on what it creates, so that a restarted
+// server finds its containers.
+const (
+	LabelJob     = "godocker.job"
+	LabelAttempt = "godocker.attempt"
+	LabelUser    = "godocker.user"
+	LabelName    = "godocker.name"
+	LabelProject = "godocker.project"
+)
+
+// ContainerName is the platform name of a job attempt's container.
+func ContainerName(j *api.Job) string {
+	return fmt.Sprintf("godocker-%d-%d", j.ID, j.Attempt)
+}

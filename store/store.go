@@ -1,0 +1,53 @@
+// Package store defines how GoDocker persists jobs. Backends (store/sqlite,
+// later store/mongo) implement Store and pass the conformance suite in
+// store/storetest.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/godocker/godocker/api"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNotFound: no job with that id.
+	ErrNotFound = errors.New("job not found")
+	// ErrExists: CreateJob with an id that is already taken.
+	ErrExists = errors.New("job id already exists")
+)
+
+// Query selects jobs. Zero fields select everything; set fields combine
+// with AND, values within a field with OR.
+type Query struct {
+	IDs    []int64
+	Users  []string
+	States []api.State
+	// Limit caps the number of jobs returned (0: no cap).
+	Limit int
+}
+
+// Store persists jobs. Every method is safe for concurrent use, and every
+// change is durable when the method returns.
+type Store interface {
+	// NextID reserves a job id. Ids increase and are never handed out
+	// twice, even across restarts and even when the reserved id is never
+	// used.
+	NextID(ctx context.Context) (int64, error)
+	// CreateJob stores a new job whose ID came from NextID. ErrExists if
+	// a job with that id is stored already.
+	CreateJob(ctx context.Context, j *api.Job) error
+	// Job returns the job with that id, or ErrNotFound.
+	Job(ctx context.Context, id int64) (*api.Job, error)
+	// Jobs returns the jobs that match q, in increasing id order.
+	Jobs(ctx context.Context, q Query) ([]*api.Job, error)
+	// UpdateJob applies fn to the current job atomically: no other update
+	// of that job runs between the read and the write. If fn returns an
+	// error, nothing is written and UpdateJob returns that error
+	// unchanged. fn must not change the job's ID. It returns the job as
+	// stored.
+	UpdateJob(ctx context.Context, id int64, fn func(*api.Job) error) (*api.Job, error)
+	// Close releases the store.
+	Close() error
+}
