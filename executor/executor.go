@@ -143,6 +143,8 @@ type Factory func(ctx context.Context, name string, cfg Config) (Executor, error
 
 // Config is an executor's configuration as read from godocker.yaml.
 type Config struct {
+	// Name is what jobs and gstat call it (default: Type).
+	Name string `yaml:"name" json:"name"`
 	// Type is the registered name of the implementation (docker, sim, ...).
 	Type string `yaml:"type" json:"type"`
 	// Host is the platform's endpoint, e.g. unix:///var/run/docker.sock.

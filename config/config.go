@@ -1,0 +1,311 @@
+// Package config is godockerd's configuration: a YAML file with defaults
+// for every key, overridden key by key by GODOCKER_* environment variables,
+// validated once at start-up.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/executor"
+)
+
+// DefaultPath is where godockerd looks for its configuration.
+const DefaultPath = "/etc/godocker/godocker.yaml"
+
+// Config is the whole configuration of godockerd.
+type Config struct {
+	// StateDir holds the embedded store and the server's own state.
+	StateDir string `yaml:"state_dir"`
+	// SharedDir holds the job directories: SharedDir/USER/ID.
+	SharedDir string `yaml:"shared_dir"`
+	// Socket is the API's unix socket (mode 0666; callers are identified
+	// by the kernel).
+	Socket string `yaml:"socket"`
+	// LogLevel: debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// Admins may act on every job. root always may.
+	Admins []string `yaml:"admins"`
+	// RootUsers may ask for their jobs to run as root (gsub --root). Their
+	// home is then mounted read-only.
+	RootUsers []string `yaml:"root_users"`
+
+	Store     Store             `yaml:"store"`
+	Scheduler Scheduler         `yaml:"scheduler"`
+	Executors []executor.Config `yaml:"executors"`
+	Images    Images            `yaml:"images"`
+	Volumes   []Volume          `yaml:"volumes"`
+	Limits    Limits            `yaml:"limits"`
+}
+
+// Store selects the persistence backend.
+type Store struct {
+	// Driver: sqlite (the embedded default).
+	Driver string `yaml:"driver"`
+	// DSN is the driver's address; for sqlite a file, by default
+	// StateDir/godocker.db.
+	DSN string `yaml:"dsn"`
+}
+
+// Scheduler configures the scheduling loop.
+type Scheduler struct {
+	// Policy: fifo.
+	Policy string `yaml:"policy"`
+	// Interval is the longest time between two scheduling passes; a
+	// submission or a job's end wakes the scheduler at once.
+	Interval Duration `yaml:"interval"`
+	// Reconcile is how often running jobs are checked against the
+	// executor, in case an event was missed.
+	Reconcile Duration `yaml:"reconcile"`
+}
+
+// Images is the image policy.
+type Images struct {
+	// Default is used when a job names no image.
+	Default string `yaml:"default"`
+	// Allowed lists the images jobs may use; entries may be shell
+	// patterns ("debian:*", "lab/*").
+	Allowed []string `yaml:"allowed"`
+}
+
+// Volume is a host directory jobs may mount with --volume NAME.
+type Volume struct {
+	Name string `yaml:"name"`
+	// Path on the host.
+	Path string `yaml:"path"`
+	// Mount is where it appears in the container (default: Path).
+	Mount string `yaml:"mount"`
+	// ACL: ro or rw. A job may ask for ro on an rw volume, never the
+	// reverse.
+	ACL string `yaml:"acl"`
+	// Users and Groups who may mount it; both empty: everybody.
+	Users  []string `yaml:"users"`
+	Groups []string `yaml:"groups"`
+}
+
+// Limits bound what one job may ask for.
+type Limits struct {
+	// MaxCPUs per job (0: the largest node's).
+	MaxCPUs int `yaml:"max_cpus"`
+	// MaxMemory per job (empty: the largest node's).
+	MaxMemory string `yaml:"max_memory"`
+	// DefaultMemory for a job that asks for none.
+	DefaultMemory string `yaml:"default_memory"`
+	// Pids is the process limit of every container.
+	Pids int64 `yaml:"pids"`
+	// MaxWalltime per job (0: none).
+	MaxWalltime Duration `yaml:"max_walltime"`
+}
+
+// Duration is a time.Duration written as "10s", "5m" in YAML and in the
+// environment.
+type Duration time.Duration
+
+// UnmarshalText parses "10s".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText renders it back.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Default returns the embedded default of DESIGN.md: sqlite in
+// /var/lib/godocker, the local Docker engine, fifo.
+func Default() *Config {
+	return &Config{
+		StateDir:  "/var/lib/godocker",
+		SharedDir: "/var/lib/godocker/jobs",
+		Socket:    "/run/godocker/godockerd.sock",
+		LogLevel:  "info",
+		Store:     Store{Driver: "sqlite"},
+		Scheduler: Scheduler{Policy: "fifo", Interval: Duration(10 * time.Second), Reconcile: Duration(30 * time.Second)},
+		Executors: []executor.Config{{Name: "docker", Type: "docker"}},
+		Images:    Images{Default: "godocker/base:latest", Allowed: []string{"godocker/base:latest"}},
+		Limits:    Limits{DefaultMemory: "1G", Pids: 4096},
+	}
+}
+
+// Load reads the file at path (none: the defaults), applies the
+// environment's GODOCKER_* overrides, fills derived defaults and validates.
+// An empty path means DefaultPath if it exists.
+func Load(file string, environ []string) (*Config, error) {
+	c := Default()
+	explicit := file != ""
+	if !explicit {
+		file = DefaultPath
+	}
+	b, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read config %s: %w", file, err)
+		}
+	case errors.Is(err, os.ErrNotExist) && !explicit:
+		// No file at all: the embedded default.
+	default:
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if err := applyEnv(c, environ); err != nil {
+		return nil, err
+	}
+	c.fill()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) fill() {
+	if c.Store.Driver == "sqlite" && c.Store.DSN == "" {
+		c.Store.DSN = filepath.Join(c.StateDir, "godocker.db")
+	}
+	for i := range c.Volumes {
+		if c.Volumes[i].Mount == "" {
+			c.Volumes[i].Mount = c.Volumes[i].Path
+		}
+		if c.Volumes[i].ACL == "" {
+			c.Volumes[i].ACL = "ro"
+		}
+	}
+	for i := range c.Executors {
+		if c.Executors[i].Name == "" {
+			c.Executors[i].Name = c.Executors[i].Type
+		}
+	}
+}
+
+var volumeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// Validate says what is wrong with c, all problems at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	for key, p := range map[string]string{"state_dir": c.StateDir, "shared_dir": c.SharedDir, "socket": c.Socket} {
+		if !filepath.IsAbs(p) {
+			bad("%s: %q must be an absolute path", key, p)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.Store.Driver == "" {
+		bad("store.driver: empty (use sqlite)")
+	}
+	if c.Scheduler.Policy != "fifo" {
+		bad("scheduler.policy: %q is not a known policy (fifo)", c.Scheduler.Policy)
+	}
+	if c.Scheduler.Interval <= 0 || c.Scheduler.Reconcile <= 0 {
+		bad("scheduler.interval and scheduler.reconcile must be positive")
+	}
+	if len(c.Executors) == 0 {
+		bad("executors: none configured (use - type: docker)")
+	}
+	names := map[string]bool{}
+	for _, e := range c.Executors {
+		if names[e.Name] {
+			bad("executors: name %q used twice", e.Name)
+		}
+		names[e.Name] = true
+		if e.Memory != "" {
+			if _, err := api.ParseMemory(e.Memory); err != nil {
+				bad("executors[%s].memory: %v", e.Name, err)
+			}
+		}
+		if e.CPUs < 0 {
+			bad("executors[%s].cpus: must not be negative", e.Name)
+		}
+	}
+	if c.Images.Default == "" {
+		bad("images.default: empty")
+	} else if !c.ImageAllowed(c.Images.Default) {
+		bad("images.default: %q is not in images.allowed", c.Images.Default)
+	}
+	for _, p := range c.Images.Allowed {
+		if _, err := path.Match(p, ""); err != nil {
+			bad("images.allowed: %q: %v", p, err)
+		}
+	}
+	vols := map[string]bool{}
+	for _, v := range c.Volumes {
+		if !volumeName.MatchString(v.Name) {
+			bad("volumes: name %q: use letters, digits, _ . -", v.Name)
+		}
+		if vols[v.Name] {
+			bad("volumes: name %q used twice", v.Name)
+		}
+		vols[v.Name] = true
+		if !filepath.IsAbs(v.Path) || !filepath.IsAbs(v.Mount) {
+			bad("volumes[%s]: path and mount must be absolute", v.Name)
+		}
+		if v.ACL != "ro" && v.ACL != "rw" {
+			bad("volumes[%s].acl: %q is not ro or rw", v.Name, v.ACL)
+		}
+	}
+	for key, s := range map[string]string{"limits.max_memory": c.Limits.MaxMemory, "limits.default_memory": c.Limits.DefaultMemory} {
+		if s == "" {
+			continue
+		}
+		if _, err := api.ParseMemory(s); err != nil {
+			bad("%s: %v", key, err)
+		}
+	}
+	if c.Limits.MaxCPUs < 0 || c.Limits.Pids < 0 || c.Limits.MaxWalltime < 0 {
+		bad("limits: values must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+// ImageAllowed reports whether jobs may use image.
+func (c *Config) ImageAllowed(image string) bool {
+	for _, p := range c.Images.Allowed {
+		if ok, _ := path.Match(p, image); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAdmin reports whether user may act on every job.
+func (c *Config) IsAdmin(user string, uid int) bool {
+	if uid == 0 {
+		return true
+	}
+	for _, a := range c.Admins {
+		if a == user {
+			return true
+		}
+	}
+	return false
+}
+
+// MayRunAsRoot reports whether user may ask for a root job.
+func (c *Config) MayRunAsRoot(user string) bool {
+	for _, u := range c.RootUsers {
+		if u == user {
+			return true
+		}
+	}
+	return false
+}
+
+// YAML renders the effective configuration.
+func (c *Config) YAML() ([]byte, error) { return yaml.Marshal(c) }

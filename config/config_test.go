@@ -1,0 +1,109 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultWithoutFile(t *testing.T) {
+	// No file at the default path on a test machine is the embedded default;
+	// point at a missing explicit file instead to check that is an error.
+	c, err := Load("", nil)
+	if err != nil {
+		if _, statErr := os.Stat(DefaultPath); statErr == nil {
+			t.Skipf("%s exists on this machine", DefaultPath)
+		}
+		t.Fatal(err)
+	}
+	if c.Store.DSN != "/var/lib/godocker/godocker.db" || c.Executors[0].Name != "docker" || c.Socket != "/run/godocker/godockerd.sock" {
+		t.Errorf("default config = %+v", c)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil {
+		t.Error("an explicit missing config file loaded without error")
+	}
+}
+
+func TestFileAndEnvironment(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "godocker.yaml")
+	yaml := `
+shared_dir: /srv/jobs
+admins: [alice]
+scheduler:
+  interval: 3s
+images:
+  default: godocker/base:latest
+  allowed: ["godocker/base:*", "debian:12"]
+volumes:
+  - name: data
+    path: /srv/data
+    acl: rw
+executors:
+  - type: docker
+    cpus: 2
+    memory: 4G
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file, []string{"GODOCKER_SHARED_DIR=/tmp/jobs", "GODOCKER_ADMINS=bob, carol", "GODOCKER_SCHEDULER_INTERVAL=250ms", "HOME=/root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SharedDir != "/tmp/jobs" {
+		t.Errorf("shared_dir = %q; the environment should win over the file", c.SharedDir)
+	}
+	if strings.Join(c.Admins, ",") != "bob,carol" {
+		t.Errorf("admins = %q", c.Admins)
+	}
+	if time.Duration(c.Scheduler.Interval) != 250*time.Millisecond {
+		t.Errorf("interval = %v", c.Scheduler.Interval)
+	}
+	if c.Volumes[0].Mount != "/srv/data" || c.Executors[0].Name != "docker" || c.Executors[0].CPUs != 2 {
+		t.Errorf("derived defaults not filled: %+v %+v", c.Volumes[0], c.Executors[0])
+	}
+	if !c.ImageAllowed("godocker/base:1.2") || !c.ImageAllowed("debian:12") || c.ImageAllowed("debian:11") {
+		t.Error("image allow-list patterns do not match as documented")
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	for name, tc := range map[string]struct {
+		yaml string
+		env  []string
+		want string
+	}{
+		"unknown key":    {yaml: "sharde_dir: /x\n", want: "sharde_dir"},
+		"relative path":  {yaml: "state_dir: var/lib\n", want: "state_dir"},
+		"bad policy":     {yaml: "scheduler: {policy: lottery}\n", want: "lottery"},
+		"bad acl":        {yaml: "volumes: [{name: d, path: /d, acl: rwx}]\n", want: "rwx"},
+		"default denied": {yaml: "images: {default: evil:1, allowed: [good:1]}\n", want: "evil:1"},
+		"bad memory":     {yaml: "limits: {default_memory: lots}\n", want: "default_memory"},
+		"bad env":        {env: []string{"GODOCKER_SCHEDULER_INTERVAL=soon"}, want: "GODOCKER_SCHEDULER_INTERVAL"},
+		"env on list":    {env: []string{"GODOCKER_EXECUTORS=docker"}, want: "in the file"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(file, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(file, tc.env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load: %v; want an error mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEmptyFileIsDefault(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file, nil)
+	if err != nil || c.Scheduler.Policy != "fifo" {
+		t.Fatalf("empty file: %v, %+v", err, c)
+	}
+}

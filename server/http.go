@@ -1,0 +1,271 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/store"
+)
+
+// maxBody caps a request body: a script of maxScriptBytes, JSON-escaped,
+// plus the rest of the spec.
+const maxBody = 8 << 20
+
+// Handler is the REST API under /api/v1/.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.Handle("GET /api/v1/whoami", s.authed(s.whoami))
+	mux.Handle("POST /api/v1/jobs", s.authed(s.postJob))
+	mux.Handle("GET /api/v1/jobs", s.authed(s.listJobs))
+	mux.Handle("GET /api/v1/jobs/{id}", s.authed(s.getJob))
+	mux.Handle("DELETE /api/v1/jobs/{id}", s.authed(s.deleteJob))
+	mux.Handle("GET /api/v1/events", s.authed(s.events))
+	return mux
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, c *caller) error
+
+// authed resolves the caller from the connection's peer credentials and
+// turns the handler's error into the API's error answer.
+func (s *Server) authed(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.callerOf(r)
+		if err == nil {
+			err = h(w, r, c)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) callerOf(r *http.Request) (*caller, error) {
+	if c, ok := r.Context().Value(callerKey).(*caller); ok {
+		return c, nil
+	}
+	p, ok := r.Context().Value(peerKey).(peer)
+	if !ok {
+		return nil, api.Denied("the caller cannot be identified: connect through the unix socket")
+	}
+	if p.err != nil {
+		return nil, api.Denied("the caller cannot be identified: " + p.err.Error())
+	}
+	return s.lookupCaller(p.uid)
+}
+
+// writeError is the one place errors become HTTP statuses.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *api.Error
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, store.ErrNotFound):
+		ae = api.NotFound("no such job")
+	default:
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		ae = &api.Error{Code: api.CodeInternal, Message: "internal error: " + err.Error()}
+	}
+	status := map[string]int{
+		api.CodeInvalid:     http.StatusBadRequest,
+		api.CodeDenied:      http.StatusForbidden,
+		api.CodeNotFound:    http.StatusNotFound,
+		api.CodeConflict:    http.StatusConflict,
+		api.CodeUnavailable: http.StatusServiceUnavailable,
+	}[ae.Code]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	writeJSON(w, status, ae)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) whoami(w http.ResponseWriter, _ *http.Request, c *caller) error {
+	writeJSON(w, http.StatusOK, c.Identity)
+	return nil
+}
+
+func (s *Server) postJob(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req api.SubmitRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return api.Invalid("malformed request: " + err.Error())
+	}
+	j, err := s.submit(r.Context(), c, req.Spec)
+	if err != nil {
+		return err
+	}
+	s.log.Info("job submitted", "job", j.ID, "user", j.User, "name", j.Name, "state", j.State)
+	s.publish(api.EventSubmitted, j)
+	s.poke()
+	writeJSON(w, http.StatusCreated, j)
+	return nil
+}
+
+func jobID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, api.Invalid(fmt.Sprintf("job id %q is not a positive number", r.PathValue("id")))
+	}
+	return id, nil
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := jobID(r)
+	if err != nil {
+		return err
+	}
+	j, err := s.store.Job(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.NotFound(fmt.Sprintf("job %d does not exist", id))
+	}
+	if err != nil {
+		return err
+	}
+	s.withUsage(r, j)
+	writeJSON(w, http.StatusOK, visible(j, c))
+	return nil
+}
+
+// withUsage adds the live usage of a running job.
+func (s *Server) withUsage(r *http.Request, j *api.Job) {
+	if j.State != api.Running {
+		return
+	}
+	ex, ok := s.execs[j.Executor]
+	if !ok {
+		return
+	}
+	u, err := ex.Usage(r.Context(), j)
+	if err != nil {
+		return
+	}
+	u.WallSeconds = time.Since(j.Started).Seconds()
+	u.MaxMemory = max(u.MaxMemory, j.Usage.MaxMemory, u.Memory)
+	j.Usage = u
+}
+
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *caller) error {
+	q := r.URL.Query()
+	var sq store.Query
+	users := q["user"]
+	switch {
+	case len(users) == 0:
+		sq.Users = []string{c.User}
+	case len(users) == 1 && users[0] == "*":
+	default:
+		sq.Users = users
+	}
+	for _, st := range q["state"] {
+		if !api.State(st).Valid() {
+			return api.Invalid(fmt.Sprintf("state %q is not a job state; states: %v", st, api.States))
+		}
+		sq.States = append(sq.States, api.State(st))
+	}
+	for _, v := range q["id"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return api.Invalid(fmt.Sprintf("job id %q is not a number", v))
+		}
+		sq.IDs = append(sq.IDs, id)
+	}
+	jobs, err := s.store.Jobs(r.Context(), sq)
+	if err != nil {
+		return fmt.Errorf("list jobs: %w", err)
+	}
+	out := make([]*api.Job, len(jobs))
+	for i, j := range jobs {
+		out[i] = visible(j, c)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// visible is the part of j that c may read. Like Grid Engine, anybody may
+// see that a job exists, whose it is and how it is doing; only its owner
+// and admins see what it runs (script, arguments, environment).
+func visible(j *api.Job, c *caller) *api.Job {
+	if c.Admin || c.User == j.User {
+		return j
+	}
+	r := j.Clone()
+	r.Spec.Script, r.Spec.Args, r.Spec.Command = "", nil, nil
+	r.Spec.Env, r.Spec.SubmitEnv = nil, nil
+	if r.Run != nil {
+		r.Run.Argv, r.Run.Env = nil, nil
+	}
+	return r
+}
+
+func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := jobID(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.delete(r.Context(), c, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// heartbeat keeps idle event streams alive through proxies.
+const heartbeat = 15 * time.Second
+
+// events streams job events as Server-Sent Events, restricted to the jobs
+// named by ?id= if any.
+func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) error {
+	ids := map[int64]bool{}
+	for _, v := range r.URL.Query()["id"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return api.Invalid(fmt.Sprintf("job id %q is not a number", v))
+		}
+		ids[id] = true
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		return fmt.Errorf("streaming is not supported by this connection")
+	}
+	ch := s.bus.Subscribe(r.Context())
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": godocker events\n\n")
+	fl.Flush()
+	tick := time.NewTicker(heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-tick.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case ev, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			if len(ids) > 0 && !ids[ev.Job.ID] {
+				continue
+			}
+			ev.Job = visible(ev.Job, c)
+			b, err := json.Marshal(ev)
+			if err != nil {
+				return nil
+			}
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Kind, b)
+		}
+		fl.Flush()
+	}
+}

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/godocker/godocker/api"
+)
+
+// ScriptName is the job script's file name in the job directory.
+const ScriptName = "job.sh"
+
+// wrapper is the container's first process: it sends stdout and stderr to
+// the job's files (created by the job's own uid, so they are the user's),
+// then becomes the job. Paths arrive as arguments, never pasted into code.
+//
+//	sh -c WRAPPER godocker OUT ERR MODE CMD...
+//
+// ERR empty: stderr joins stdout. MODE "default-shell": run CMD (the
+// script) with bash, or sh where the image has no bash; "exec": run CMD.
+const wrapper = `out=$1 err=$2 mode=$3; shift 3
+if [ -n "$err" ]; then exec >"$out" 2>"$err"; else exec >"$out" 2>&1; fi
+if [ "$mode" = default-shell ]; then
+	if command -v bash >/dev/null 2>&1; then exec bash "$@"; fi
+	exec sh "$@"
+fi
+exec "$@"`
+
+// buildRun decides the job's execution: the whole contract of DESIGN.md
+// in one place, so that every executor runs the same thing.
+func (s *Server) buildRun(j *api.Job, ck *checked) *api.Run {
+	uid, gid, groups := j.UID, j.GID, j.Groups
+	if j.Spec.Root {
+		uid, gid, groups = 0, 0, nil
+	}
+	r := &api.Run{
+		Image:  j.Spec.Image,
+		UID:    uid,
+		GID:    gid,
+		Groups: groups,
+		CPUs:   j.Spec.CPUs,
+		Memory: j.Spec.Memory,
+		Pids:   s.cfg.Limits.Pids,
+	}
+
+	var mounts []api.Mount
+	if ck.home {
+		mounts = append(mounts, api.Mount{Source: j.Home, Target: j.Home, ReadOnly: j.Spec.Root})
+	}
+	for _, m := range ck.volumes {
+		mounts = append(mounts, api.Mount{Source: m.vol.Path, Target: m.vol.Mount, ReadOnly: m.readOnly})
+	}
+	mounts = append(mounts, api.Mount{Source: j.Dir, Target: j.Dir})
+	r.Mounts = mounts
+
+	r.WorkDir = j.Dir
+	if ck.workDir != "" {
+		r.WorkDir, _ = containerPath(ck.workDir, ck, j.Home)
+	}
+	out := s.inContainer(j.Stdout, ck, j)
+	errPath := s.inContainer(j.Stderr, ck, j)
+	if j.Spec.Join {
+		errPath = ""
+	}
+	script := filepath.Join(j.Dir, ScriptName)
+	argv := []string{"/bin/sh", "-c", wrapper, "godocker", out, errPath}
+	switch {
+	case len(j.Spec.Command) > 0:
+		argv = append(argv, "exec")
+		argv = append(argv, j.Spec.Command...)
+	case j.Spec.Shell != "":
+		argv = append(argv, "exec", j.Spec.Shell, script)
+	default:
+		if interp := shebang(j.Spec.Script); len(interp) > 0 {
+			argv = append(argv, "exec")
+			argv = append(argv, interp...)
+			argv = append(argv, script)
+		} else {
+			argv = append(argv, "default-shell", script)
+		}
+	}
+	if len(j.Spec.Command) == 0 {
+		argv = append(argv, j.Spec.Args...)
+	}
+	r.Argv = argv
+	r.Env = s.jobEnv(j, r.WorkDir, out, errPath, script)
+	return r
+}
+
+func (s *Server) inContainer(hostPath string, ck *checked, j *api.Job) string {
+	if hostPath == "/dev/null" || within(hostPath, j.Dir) {
+		return hostPath
+	}
+	p, _ := containerPath(hostPath, ck, j.Home)
+	return p
+}
+
+// shebang returns the interpreter and its optional argument from the
+// script's #! line, split as the kernel does.
+func shebang(script string) []string {
+	line, _, _ := strings.Cut(script, "\n")
+	rest, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return nil
+	}
+	rest = strings.TrimSpace(rest)
+	if rest == "" {
+		return nil
+	}
+	interp, arg, found := strings.Cut(rest, " ")
+	if !found {
+		interp, arg, found = strings.Cut(rest, "\t")
+	}
+	if arg = strings.TrimSpace(arg); found && arg != "" {
+		return []string{interp, arg}
+	}
+	return []string{interp}
+}
+
+// jobEnv is the job's environment: the user's -v/-V variables, then
+// GoDocker's, Grid Engine's and Slurm's names (which the user cannot
+// override), sorted for a stable container configuration.
+func (s *Server) jobEnv(j *api.Job, workDir, out, errPath, script string) []string {
+	env := map[string]string{}
+	for k, v := range j.Spec.Env {
+		env[k] = v
+	}
+	id := strconv.FormatInt(j.ID, 10)
+	cpus := strconv.Itoa(j.Spec.CPUs)
+	queue := j.Executor
+	if errPath == "" {
+		errPath = out
+	}
+	for k, v := range map[string]string{
+		"HOME": j.Home, "USER": j.User, "LOGNAME": j.User,
+		"GODOCKER_JID": id, "GODOCKER_PWD": workDir, "GODOCKER_HOME": j.Home,
+		"GODOCKER_JOB_DIR": j.Dir, "GODOCKER_TASK_ID": "",
+		"JOB_ID": id, "JOB_NAME": j.Name, "JOB_SCRIPT": script,
+		"SGE_TASK_ID": "undefined", "SGE_TASK_FIRST": "undefined", "SGE_TASK_LAST": "undefined", "SGE_TASK_STEPSIZE": "undefined",
+		"NSLOTS": cpus, "NHOSTS": "1", "QUEUE": queue, "ENVIRONMENT": "BATCH",
+		"TMPDIR": "/tmp", "TMP": "/tmp", "RESTARTED": strconv.Itoa(min(j.Attempt-1, 1)),
+		"SGE_STDOUT_PATH": out, "SGE_STDERR_PATH": errPath, "SGE_CWD_PATH": workDir,
+		"SGE_O_WORKDIR": j.Spec.SubmitDir, "SGE_O_HOST": j.Spec.SubmitHost,
+		"SGE_O_HOME": j.Spec.SubmitEnv["HOME"], "SGE_O_PATH": j.Spec.SubmitEnv["PATH"],
+		"SGE_O_LOGNAME": j.Spec.SubmitEnv["LOGNAME"], "SGE_O_SHELL": j.Spec.SubmitEnv["SHELL"],
+		"SLURM_JOB_ID": id, "SLURM_JOBID": id, "SLURM_JOB_NAME": j.Name, "SLURM_JOB_USER": j.User,
+		"SLURM_JOB_UID": strconv.Itoa(j.UID), "SLURM_CPUS_ON_NODE": cpus, "SLURM_CPUS_PER_TASK": cpus,
+		"SLURM_NTASKS": "1", "SLURM_JOB_NUM_NODES": "1", "SLURM_SUBMIT_DIR": j.Spec.SubmitDir,
+		"SLURM_SUBMIT_HOST": j.Spec.SubmitHost, "SLURM_JOB_PARTITION": queue,
+		"SLURM_RESTART_COUNT": strconv.Itoa(j.Attempt - 1),
+	} {
+		env[k] = v
+	}
+	if j.Spec.Memory > 0 {
+		env["SLURM_MEM_PER_NODE"] = strconv.FormatInt(j.Spec.Memory>>20, 10)
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out2 := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out2 = append(out2, k+"="+env[k])
+	}
+	return out2
+}
+
+// makeJobDir creates SharedDir/USER/ID owned by the job's user, with the
+// script in it. SharedDir/USER belongs to root (group: the user's primary
+// group, mode 0750), so a user cannot swap it for a link and make root
+// write elsewhere; the job directory stays root's until its content is in
+// place, then becomes the user's (mode 0700: nobody else reads it).
+func (s *Server) makeJobDir(j *api.Job) error {
+	if j.User == "" || j.User != filepath.Base(j.User) || strings.HasPrefix(j.User, ".") {
+		return fmt.Errorf("user name %q cannot name a directory", j.User)
+	}
+	userDir := filepath.Join(s.cfg.SharedDir, j.User)
+	if err := os.Mkdir(userDir, 0o750); err != nil && !os.IsExist(err) {
+		return err
+	}
+	fi, err := os.Lstat(userDir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", userDir)
+	}
+	if err := os.Lchown(userDir, 0, j.GID); err != nil {
+		return err
+	}
+	if err := os.Chmod(userDir, 0o750); err != nil {
+		return err
+	}
+	if err := os.Mkdir(j.Dir, 0o700); err != nil {
+		return err
+	}
+	if j.Spec.Script != "" {
+		path := filepath.Join(j.Dir, ScriptName)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+		if err != nil {
+			return err
+		}
+		_, werr := f.WriteString(j.Spec.Script)
+		if err := f.Close(); werr == nil {
+			werr = err
+		}
+		if werr != nil {
+			return fmt.Errorf("write %s: %w", path, werr)
+		}
+		if err := os.Lchown(path, j.UID, j.GID); err != nil {
+			return err
+		}
+	}
+	return os.Lchown(j.Dir, j.UID, j.GID)
+}

@@ -1,0 +1,188 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/executor"
+	"github.com/godocker/godocker/sched"
+	"github.com/godocker/godocker/store"
+)
+
+// startParallelism is how many containers one pass starts at once: the
+// engine's create+start is mostly waiting, so a few overlap well.
+const startParallelism = 4
+
+// errSkip aborts an UpdateJob whose precondition no longer holds.
+var errSkip = errors.New("job changed meanwhile")
+
+// schedule runs scheduling passes when woken (a submission, a job's end)
+// and at least every scheduler.interval, until ctx ends.
+func (s *Server) schedule(ctx context.Context) {
+	t := time.NewTicker(time.Duration(s.cfg.Scheduler.Interval))
+	defer t.Stop()
+	for {
+		if err := s.pass(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("scheduling pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// pass plans once over the whole queue and applies the plan.
+func (s *Server) pass(ctx context.Context) error {
+	pending, err := s.store.Jobs(ctx, store.Query{States: []api.State{api.Pending}})
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	running, err := s.store.Jobs(ctx, store.Query{States: []api.State{api.Running, api.Suspended}})
+	if err != nil {
+		return err
+	}
+	for name := range s.execs {
+		nodes, err := s.nodes(ctx, name)
+		if err != nil {
+			s.log.Warn("executor has no nodes now", "executor", name, "err", err)
+		}
+		plan := sched.Plan(sched.Snapshot{
+			Pending: only(pending, name),
+			Running: only(running, name),
+			Nodes:   nodes,
+			Now:     time.Now(),
+		})
+		s.apply(ctx, name, plan)
+	}
+	return nil
+}
+
+func only(jobs []*api.Job, executor string) []*api.Job {
+	var out []*api.Job
+	for _, j := range jobs {
+		if j.Executor == executor {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+func (s *Server) apply(ctx context.Context, execName string, plan []sched.Decision) {
+	sem := make(chan struct{}, startParallelism)
+	var wg sync.WaitGroup
+	for _, d := range plan {
+		switch d.Action {
+		case sched.Wait:
+			if d.Job.Reason != d.Reason {
+				s.setReason(ctx, d.Job, d.Reason)
+			}
+		case sched.Start:
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				s.start(ctx, s.execs[execName], d.Job, d.Node)
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+func (s *Server) setReason(ctx context.Context, j *api.Job, r api.Reason) {
+	_, err := s.store.UpdateJob(ctx, j.ID, func(cur *api.Job) error {
+		if cur.State != api.Pending {
+			return errSkip
+		}
+		cur.Reason = r
+		return nil
+	})
+	if err != nil && !errors.Is(err, errSkip) {
+		s.log.Error("record pending reason", "job", j.ID, "err", err)
+	}
+}
+
+// start marks the job running, then starts its container. Marking first
+// means a server that dies in between finds a running job with no
+// container at start-up, and starts it then (Start is idempotent).
+func (s *Server) start(ctx context.Context, ex executor.Executor, planned *api.Job, node string) {
+	now := time.Now().UTC()
+	j, err := s.store.UpdateJob(ctx, planned.ID, func(j *api.Job) error {
+		if j.State != api.Pending || j.Attempt != planned.Attempt {
+			return errSkip
+		}
+		j.State = api.Running
+		j.Node = node
+		j.Started = now
+		j.Reason = api.Reason{}
+		j.Container = executor.ContainerName(j)
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			s.log.Error("mark job running", "job", planned.ID, "err", err)
+		}
+		return
+	}
+	s.launch(ctx, ex, j)
+}
+
+// launch starts the container of a job the store says is running.
+func (s *Server) launch(ctx context.Context, ex executor.Executor, j *api.Job) {
+	if err := ex.Start(ctx, j, executor.Placement{Node: j.Node}); err != nil {
+		s.log.Warn("job could not start", "job", j.ID, "user", j.User, "err", err)
+		_ = ex.Remove(ctx, j)
+		s.finish(ctx, j, api.Failed, api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + err.Error()}, nil, time.Time{})
+		return
+	}
+	s.log.Info("job started", "job", j.ID, "user", j.User, "node", j.Node)
+	s.publish(api.EventStarted, j)
+	// A deletion that came while the container was being created found
+	// nothing to kill: kill it now.
+	if cur, err := s.store.Job(ctx, j.ID); err == nil && cur.Deleting && cur.Attempt == j.Attempt {
+		if err := ex.Kill(ctx, cur); err != nil && !errors.Is(err, executor.ErrNotFound) {
+			s.log.Error("kill deleted job", "job", j.ID, "err", err)
+		}
+	}
+}
+
+// finish records the end of a running job's current attempt, unless it
+// was recorded already. exit is the exit code if the container ran.
+func (s *Server) finish(ctx context.Context, run *api.Job, state api.State, reason api.Reason, exit *int, ended time.Time) {
+	if ended.IsZero() {
+		ended = time.Now().UTC()
+	}
+	j, err := s.store.UpdateJob(ctx, run.ID, func(j *api.Job) error {
+		if !j.State.Active() || j.Attempt != run.Attempt {
+			return errSkip
+		}
+		j.State, j.Reason, j.ExitCode, j.Ended = state, reason, exit, ended.UTC()
+		if !j.Started.IsZero() && ended.After(j.Started) {
+			j.Usage.WallSeconds = ended.Sub(j.Started).Seconds()
+		}
+		j.Deleting = false
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			s.log.Error("record end of job", "job", run.ID, "err", err)
+		}
+		return
+	}
+	s.log.Info("job finished", "job", j.ID, "user", j.User, "state", j.State, "exit", fmtExit(exit), "reason", j.Reason.Message)
+	s.publish(api.EventFinished, j)
+	s.poke()
+}
+
+func fmtExit(exit *int) string {
+	if exit == nil {
+		return "-"
+	}
+	return fmt.Sprint(*exit)
+}

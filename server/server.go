@@ -1,0 +1,220 @@
+// Package server is godockerd: the HTTP API on the unix socket, the
+// scheduler loop and the watcher, wired to a store, executors and a bus.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/cluster"
+	"github.com/godocker/godocker/config"
+	"github.com/godocker/godocker/executor"
+	"github.com/godocker/godocker/sched"
+	"github.com/godocker/godocker/store"
+)
+
+// Server is one godockerd.
+type Server struct {
+	cfg   *config.Config
+	store store.Store
+	bus   cluster.Bus
+	log   *slog.Logger
+
+	execs           map[string]executor.Executor
+	defaultExecutor string
+
+	wake chan struct{} // a scheduling pass is wanted
+
+	nodesMu    sync.Mutex
+	nodesCache map[string]nodesEntry
+}
+
+type nodesEntry struct {
+	nodes []sched.Node
+	at    time.Time
+}
+
+// nodesTTL is how long a node list is trusted before the executor is
+// asked again.
+const nodesTTL = 30 * time.Second
+
+// New builds a server from its parts. execs must not be empty; the first
+// is where jobs run unless they name another.
+func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus cluster.Bus, log *slog.Logger) *Server {
+	s := &Server{
+		cfg:        cfg,
+		store:      st,
+		bus:        bus,
+		log:        log,
+		execs:      map[string]executor.Executor{},
+		wake:       make(chan struct{}, 1),
+		nodesCache: map[string]nodesEntry{},
+	}
+	for i, e := range execs {
+		s.execs[e.Name()] = e
+		if i == 0 {
+			s.defaultExecutor = e.Name()
+		}
+	}
+	return s
+}
+
+// Open opens the store and the executors that cfg names and returns a
+// server over them, and a function that closes them.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, func(), error) {
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create state_dir: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s store: %w", cfg.Store.Driver, err)
+	}
+	var execs []executor.Executor
+	for _, ec := range cfg.Executors {
+		e, err := executor.Open(ctx, ec.Name, ec)
+		if err != nil {
+			st.Close()
+			return nil, nil, fmt.Errorf("open executor %s: %w", ec.Name, err)
+		}
+		execs = append(execs, e)
+	}
+	return New(cfg, st, execs, cluster.NewLocal(), log), func() { st.Close() }, nil
+}
+
+// Run serves the API on the configured socket and runs the scheduler and
+// the watcher until ctx ends, then shuts down in order.
+func (s *Server) Run(ctx context.Context) error {
+	if err := os.MkdirAll(s.cfg.SharedDir, 0o755); err != nil {
+		return fmt.Errorf("create shared_dir: %w", err)
+	}
+	ln, err := listenSocket(s.cfg.Socket)
+	if err != nil {
+		return err
+	}
+	s.log.Info("godockerd listening", "socket", s.cfg.Socket, "executor", s.defaultExecutor, "store", s.cfg.Store.DSN, "shared_dir", s.cfg.SharedDir)
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller made (tests use a socket in a
+// temporary directory).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	// The watcher subscribes to executor events before it reconciles, so
+	// that no exit falls between the two.
+	ready := make(chan error, len(s.execs))
+	for _, e := range s.execs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.watch(ctx, e, ready)
+		}()
+	}
+	for range s.execs {
+		if err := <-ready; err != nil {
+			cancel()
+			wg.Wait()
+			return err
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.schedule(ctx)
+	}()
+
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ConnContext:       connContext,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		cancel()
+	}
+	shut, done := context.WithTimeout(context.Background(), 5*time.Second)
+	defer done()
+	_ = hs.Shutdown(shut)
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// listenSocket listens on the unix socket at path (mode 0666: every local
+// user may call; the kernel says who they are). A stale socket file left by
+// a crash is replaced; a live server there is an error.
+func listenSocket(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create socket directory: %w", err)
+	}
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("another godockerd already listens on %s", path)
+	}
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+// poke asks for a scheduling pass soon.
+func (s *Server) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) publish(kind string, j *api.Job) {
+	s.bus.Publish(api.Event{Kind: kind, Time: time.Now().UTC(), Job: j})
+}
+
+// nodes returns an executor's nodes, cached for nodesTTL.
+func (s *Server) nodes(ctx context.Context, execName string) ([]sched.Node, error) {
+	s.nodesMu.Lock()
+	e, ok := s.nodesCache[execName]
+	s.nodesMu.Unlock()
+	if ok && time.Since(e.at) < nodesTTL {
+		return e.nodes, nil
+	}
+	ex, ok := s.execs[execName]
+	if !ok {
+		return nil, fmt.Errorf("no executor %q", execName)
+	}
+	ns, err := ex.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sched.Node, len(ns))
+	for i, n := range ns {
+		out[i] = sched.Node{Name: n.Name, CPUs: n.CPUs, Memory: n.Memory}
+	}
+	s.nodesMu.Lock()
+	s.nodesCache[execName] = nodesEntry{nodes: out, at: time.Now()}
+	s.nodesMu.Unlock()
+	return out, nil
+}

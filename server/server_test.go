@@ -1,0 +1,508 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/cluster"
+	"github.com/godocker/godocker/config"
+	"github.com/godocker/godocker/executor"
+	"github.com/godocker/godocker/executor/sim"
+	"github.com/godocker/godocker/store"
+	"github.com/godocker/godocker/store/sqlite"
+)
+
+// These tests drive the server in process, with the sim executor (their
+// subject is the server, not a container platform) and a real sqlite
+// store. Callers are made up: the kernel's side of identity (SO_PEERCRED)
+// is tested end to end in e2e/ with real users.
+
+const gib = int64(1) << 30
+
+type harness struct {
+	t     *testing.T
+	srv   *Server
+	sim   *sim.Sim
+	st    store.Store
+	bus   *cluster.Local
+	cfg   *config.Config
+	alice *caller
+	bob   *caller
+	admin *caller
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("these tests create job directories owned by other users and need root; CI runs as root")
+		}
+		t.Skip("needs root (job directories are chowned to their users)")
+	}
+}
+
+func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
+	t.Helper()
+	requireRoot(t)
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.StateDir = filepath.Join(dir, "state")
+	cfg.SharedDir = filepath.Join(dir, "jobs")
+	cfg.Socket = filepath.Join(dir, "godockerd.sock")
+	cfg.Executors = []executor.Config{{Name: "sim", Type: "sim"}}
+	cfg.Scheduler.Interval = config.Duration(time.Hour) // passes run when woken
+	cfg.Scheduler.Reconcile = config.Duration(time.Hour)
+	if tweak != nil {
+		tweak(cfg)
+	}
+	for _, d := range []string{cfg.StateDir, cfg.SharedDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(cfg.StateDir, "godocker.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ex := sim.New(executor.Node{Name: "n1", CPUs: 2, Memory: 4 * gib})
+	bus := cluster.NewLocal()
+	h := &harness{t: t, sim: ex, st: st, bus: bus, cfg: cfg,
+		srv: New(cfg, st, []executor.Executor{ex}, bus, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+	h.alice = h.user("alice", 5001)
+	h.bob = h.user("bob", 5002)
+	h.admin = &caller{Identity: api.Identity{User: "root", UID: 0, GID: 0, Admin: true}, Home: "/root"}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ln, err := net.Listen("unix", cfg.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return h
+}
+
+// user makes a caller with a home directory of its own.
+func (h *harness) user(name string, uid int) *caller {
+	base := h.t.TempDir()
+	// Test temp dirs are root's with mode 0700; a home must be reachable.
+	for _, d := range []string{base, filepath.Dir(base)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	home := filepath.Join(base, name)
+	if err := os.Mkdir(home, 0o700); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Chown(home, uid, uid); err != nil {
+		h.t.Fatal(err)
+	}
+	return &caller{Identity: api.Identity{User: name, UID: uid, GID: uid}, Group: name, Home: home}
+}
+
+func script(s string) api.Spec {
+	return api.Spec{Name: "job", Script: s, CPUs: 1, Memory: gib}
+}
+
+func (h *harness) submit(c *caller, spec api.Spec) *api.Job {
+	h.t.Helper()
+	j, err := h.srv.submit(context.Background(), c, spec)
+	if err != nil {
+		h.t.Fatalf("submit: %v", err)
+	}
+	h.srv.publish(api.EventSubmitted, j)
+	h.srv.poke()
+	return j
+}
+
+// waitState waits (bounded) for the job to reach state, watching the bus.
+func (h *harness) waitState(id int64, want api.State) *api.Job {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	events := h.bus.Subscribe(ctx)
+	for {
+		j, err := h.st.Job(ctx, id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if j.State == want {
+			return j
+		}
+		select {
+		case <-events:
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			h.t.Fatalf("job %d is %s (%s), not %s", id, j.State, j.Reason.Message, want)
+		}
+	}
+}
+
+func TestFIFOWithinCapacity(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.submit(h.alice, script("echo a"))
+	b := h.submit(h.alice, script("echo b"))
+	c := h.submit(h.bob, script("echo c"))
+	h.waitState(a.ID, api.Running)
+	h.waitState(b.ID, api.Running)
+	waiting := h.waitState(c.ID, api.Pending)
+	// The node has 2 cpus: the third job waits, and says why.
+	for !strings.Contains(waiting.Reason.Message, "needs 1 cpu") {
+		time.Sleep(20 * time.Millisecond)
+		waiting, _ = h.st.Job(context.Background(), c.ID)
+	}
+	if waiting.Reason.Code != api.ReasonResources {
+		t.Errorf("reason code = %q", waiting.Reason.Code)
+	}
+	if err := h.sim.Finish(a.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	done := h.waitState(a.ID, api.Done)
+	if done.ExitCode == nil || *done.ExitCode != 0 || done.Ended.IsZero() {
+		t.Errorf("finished job: exit %v ended %v", done.ExitCode, done.Ended)
+	}
+	h.waitState(c.ID, api.Running)
+	if err := h.sim.Finish(b.ID, 3); err != nil {
+		t.Fatal(err)
+	}
+	failed := h.waitState(b.ID, api.Failed)
+	if *failed.ExitCode != 3 || failed.Reason.Message != "exited with code 3" {
+		t.Errorf("failed job: exit %d reason %q", *failed.ExitCode, failed.Reason.Message)
+	}
+}
+
+func TestHeldJobDoesNotStart(t *testing.T) {
+	h := newHarness(t, nil)
+	spec := script("echo held")
+	spec.Hold = true
+	held := h.submit(h.alice, spec)
+	after := h.submit(h.alice, script("echo next"))
+	h.waitState(after.ID, api.Running)
+	if j, _ := h.st.Job(context.Background(), held.ID); j.State != api.Held {
+		t.Errorf("held job is %s", j.State)
+	}
+}
+
+func TestDelete(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {})
+	ctx := context.Background()
+	run := h.submit(h.alice, script("sleep 100"))
+	h.waitState(run.ID, api.Running)
+	spec := script("echo later")
+	spec.CPUs = 2
+	wait := h.submit(h.alice, spec)
+	h.waitState(wait.ID, api.Pending)
+
+	// Another user may not delete it, and nothing changes.
+	if _, err := h.srv.delete(ctx, h.bob, run.ID); !errors.Is(err, api.ErrDenied) {
+		t.Fatalf("bob deleting alice's job: %v; want denied", err)
+	}
+	if j, _ := h.st.Job(ctx, run.ID); j.State != api.Running || j.Deleting {
+		t.Fatalf("after a refused delete the job is %s (deleting %v)", j.State, j.Deleting)
+	}
+
+	res, err := h.srv.delete(ctx, h.alice, wait.ID)
+	if err != nil || res.Action != api.ActionDeleted {
+		t.Fatalf("delete pending: %+v, %v", res, err)
+	}
+	h.waitState(wait.ID, api.Cancelled)
+
+	res, err = h.srv.delete(ctx, h.alice, run.ID)
+	if err != nil || res.Action != api.ActionRegistered {
+		t.Fatalf("delete running: %+v, %v", res, err)
+	}
+	killed := h.waitState(run.ID, api.Killed)
+	if killed.Reason.Code != api.ReasonDeleted || !strings.Contains(killed.Reason.Message, "alice") {
+		t.Errorf("killed reason = %+v", killed.Reason)
+	}
+	if _, err := h.srv.delete(ctx, h.alice, run.ID); !errors.Is(err, api.ErrConflict) {
+		t.Errorf("deleting a finished job: %v; want conflict", err)
+	}
+	if _, err := h.srv.delete(ctx, h.alice, 9999); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("deleting a missing job: %v; want not found", err)
+	}
+	// Admins may delete anybody's job.
+	other := h.submit(h.bob, script("sleep 100"))
+	h.waitState(other.ID, api.Running)
+	if _, err := h.srv.delete(ctx, h.admin, other.ID); err != nil {
+		t.Errorf("admin delete: %v", err)
+	}
+	h.waitState(other.ID, api.Killed)
+}
+
+func TestJobDirectory(t *testing.T) {
+	h := newHarness(t, nil)
+	j := h.submit(h.alice, script("#!/bin/sh\necho hi\n"))
+	fi, err := os.Stat(j.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Uid != 5001 || fi.Mode().Perm() != 0o700 {
+		t.Errorf("job dir %s: uid %d mode %v; want alice's, 0700", j.Dir, st.Uid, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(filepath.Join(j.Dir, ScriptName))
+	if err != nil || string(b) != "#!/bin/sh\necho hi\n" {
+		t.Errorf("script = %q, %v", b, err)
+	}
+	if j.Dir != filepath.Join(h.cfg.SharedDir, "alice", "1") || j.Stdout != filepath.Join(j.Dir, "stdout") {
+		t.Errorf("dir %s stdout %s", j.Dir, j.Stdout)
+	}
+	// The user's directory is root's: alice cannot swap it for a link.
+	ud, _ := os.Lstat(filepath.Dir(j.Dir))
+	if ud.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Error("SharedDir/alice is not owned by root")
+	}
+}
+
+func TestRun(t *testing.T) {
+	h := newHarness(t, nil)
+	spec := script("#!/usr/bin/env python3\nprint(1)\n")
+	spec.Args = []string{"x y"}
+	spec.Env = map[string]string{"FOO": "bar", "JOB_ID": "forged"}
+	spec.CPUs = 2
+	j := h.submit(h.alice, spec)
+	r := j.Run
+	if r.UID != 5001 || r.GID != 5001 || r.CPUs != 2 || r.Memory != gib || r.Pids != 4096 {
+		t.Errorf("run identity/limits: %+v", r)
+	}
+	wantArgv := []string{"exec", "/usr/bin/env", "python3", filepath.Join(j.Dir, "job.sh"), "x y"}
+	if got := r.Argv[6:]; strings.Join(got, "|") != strings.Join(wantArgv, "|") {
+		t.Errorf("argv tail = %q; want %q", got, wantArgv)
+	}
+	if r.Argv[4] != j.Stdout || r.Argv[5] != j.Stderr {
+		t.Errorf("wrapper output args = %q %q", r.Argv[4], r.Argv[5])
+	}
+	env := strings.Join(r.Env, "\n")
+	for _, want := range []string{"FOO=bar", "JOB_ID=1", "GODOCKER_JID=1", "SGE_TASK_ID=undefined", "NSLOTS=2", "SLURM_JOB_ID=1", "HOME=" + h.alice.Home, "GODOCKER_PWD=" + j.Dir} {
+		if !strings.Contains(env+"\n", want+"\n") {
+			t.Errorf("environment lacks %s", want)
+		}
+	}
+	mounts := map[string]api.Mount{}
+	for _, m := range r.Mounts {
+		mounts[m.Target] = m
+	}
+	if m, ok := mounts[h.alice.Home]; !ok || m.ReadOnly {
+		t.Errorf("home mount = %+v, %v; want read-write", m, ok)
+	}
+	if _, ok := mounts[j.Dir]; !ok || len(mounts) != 2 {
+		t.Errorf("mounts = %+v; want home and job dir only", r.Mounts)
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.Volumes = []config.Volume{
+			{Name: "ref", Path: "/usr/share", Mount: "/ref", ACL: "ro"},
+			{Name: "private", Path: "/srv", Mount: "/srv", ACL: "rw", Users: []string{"bob"}},
+		}
+	})
+	forbidden := t.TempDir() // root's, mode 0700
+	if err := os.Chmod(forbidden, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		spec api.Spec
+		want string
+		code error
+	}{
+		"image":           {api.Spec{Name: "j", Script: "x", Image: "evil:latest"}, `image "evil:latest" is not allowed`, api.ErrInvalid},
+		"volume unknown":  {api.Spec{Name: "j", Script: "x", Volumes: []string{"nope"}}, `volume "nope" does not exist`, api.ErrInvalid},
+		"volume denied":   {api.Spec{Name: "j", Script: "x", Volumes: []string{"private"}}, `may not mount volume "private"`, api.ErrDenied},
+		"volume rw on ro": {api.Spec{Name: "j", Script: "x", Volumes: []string{"ref:rw"}}, "read-only", api.ErrDenied},
+		"too many cpus":   {api.Spec{Name: "j", Script: "x", CPUs: 64}, "asks for 64 cpus; at most 2", api.ErrInvalid},
+		"negative cpus":   {api.Spec{Name: "j", Script: "x", CPUs: -1}, "must be 1 or more", api.ErrInvalid},
+		"absurd memory":   {api.Spec{Name: "j", Script: "x", Memory: 1 << 50}, "at most 4G", api.ErrInvalid},
+		"negative memory": {api.Spec{Name: "j", Script: "x", Memory: -5}, "must not be negative", api.ErrInvalid},
+		"tiny memory":     {api.Spec{Name: "j", Script: "x", Memory: 1000}, "too small", api.ErrInvalid},
+		"empty script":    {api.Spec{Name: "j", Script: "  \n"}, "the script is empty", api.ErrInvalid},
+		"script and cmd":  {api.Spec{Name: "j", Script: "x", Command: []string{"true"}}, "not both", api.ErrInvalid},
+		"name digit":      {api.Spec{Name: "1job", Script: "x"}, "starts with a digit", api.ErrInvalid},
+		"name slash":      {api.Spec{Name: "a/b", Script: "x"}, "choose another with -N", api.ErrInvalid},
+		"cwd forbidden":   {api.Spec{Name: "j", Script: "x", Cwd: forbidden}, "may not use directory", api.ErrDenied},
+		"cwd missing":     {api.Spec{Name: "j", Script: "x", Cwd: "/nonexistent/dir"}, "does not exist", api.ErrInvalid},
+		"cwd invisible":   {api.Spec{Name: "j", Script: "x", Cwd: "/tmp"}, "not visible in the job's container", api.ErrInvalid},
+		"stdout invisble": {api.Spec{Name: "j", Script: "x", Stdout: "/tmp/out"}, "not visible", api.ErrInvalid},
+		"root":            {api.Spec{Name: "j", Script: "x", Root: true}, "may not run jobs as root", api.ErrDenied},
+		"priority up":     {api.Spec{Name: "j", Script: "x", Priority: 10}, "only admins", api.ErrDenied},
+		"bad env":         {api.Spec{Name: "j", Script: "x", Env: map[string]string{"A-B": "1"}}, "not valid", api.ErrInvalid},
+		"project":         {api.Spec{Name: "j", Script: "x", Project: "bio"}, `project "bio" does not exist`, api.ErrInvalid},
+		"shell relative":  {api.Spec{Name: "j", Script: "x", Shell: "bash"}, "absolute path", api.ErrInvalid},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := h.srv.submit(context.Background(), h.alice, tc.spec)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, tc.code) {
+				t.Errorf("submit: %v; want a %v error containing %q", err, tc.code, tc.want)
+			}
+		})
+	}
+	jobs, err := h.st.Jobs(context.Background(), store.Query{})
+	if err != nil || len(jobs) != 0 {
+		t.Errorf("after refused submissions the store holds %d jobs (%v)", len(jobs), err)
+	}
+	if entries, _ := os.ReadDir(h.cfg.SharedDir); len(entries) != 0 {
+		t.Errorf("refused submissions left %d entries in the shared dir", len(entries))
+	}
+	// The working directory and a read-only volume, used properly, work.
+	ok := api.Spec{Name: "j", Script: "x", Cwd: h.alice.Home, Volumes: []string{"ref"}, Stdout: "out.txt"}
+	j, err := h.srv.submit(context.Background(), h.alice, ok)
+	if err != nil {
+		t.Fatalf("valid submission refused: %v", err)
+	}
+	if j.Run.WorkDir != h.alice.Home || j.Stdout != filepath.Join(h.alice.Home, "out.txt") {
+		t.Errorf("workdir %s stdout %s", j.Run.WorkDir, j.Stdout)
+	}
+}
+
+func TestRootJobsWhereAllowed(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.RootUsers = []string{"alice"} })
+	spec := script("id")
+	spec.Root = true
+	j := h.submit(h.alice, spec)
+	if j.Run.UID != 0 {
+		t.Errorf("root job runs as uid %d", j.Run.UID)
+	}
+	for _, m := range j.Run.Mounts {
+		if m.Target == h.alice.Home && !m.ReadOnly {
+			t.Error("a root job's home must be mounted read-only")
+		}
+	}
+	// root itself is not a user that submits jobs, unless configured.
+	if _, err := h.srv.submit(context.Background(), h.admin, script("id")); !errors.Is(err, api.ErrDenied) {
+		t.Errorf("root submitting: %v; want denied", err)
+	}
+}
+
+// TestAPI goes through HTTP: status codes, visibility, listing filters.
+func TestAPI(t *testing.T) {
+	h := newHarness(t, nil)
+	spec := script("echo SECRET-MARKER")
+	spec.Env = map[string]string{"TOKEN": "SECRET-ENV"}
+	j := h.submit(h.alice, spec)
+
+	do := func(c *caller, method, path string, body string) (*http.Response, string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req = req.WithContext(context.WithValue(req.Context(), callerKey, c))
+		rec := httptest.NewRecorder()
+		h.srv.Handler().ServeHTTP(rec, req)
+		return rec.Result(), rec.Body.String()
+	}
+	resp, body := do(h.bob, "GET", "/api/v1/jobs/1", "")
+	if resp.StatusCode != 200 || strings.Contains(body, "SECRET") {
+		t.Errorf("bob reading alice's job: %d %s; want 200 without script or environment", resp.StatusCode, body)
+	}
+	resp, body = do(h.alice, "GET", "/api/v1/jobs/1", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "SECRET-MARKER") {
+		t.Errorf("alice reading her job: %d", resp.StatusCode)
+	}
+	resp, _ = do(h.alice, "GET", "/api/v1/jobs/77", "")
+	if resp.StatusCode != 404 {
+		t.Errorf("missing job: %d; want 404", resp.StatusCode)
+	}
+	resp, _ = do(h.alice, "GET", "/api/v1/jobs/x", "")
+	if resp.StatusCode != 400 {
+		t.Errorf("bad id: %d; want 400", resp.StatusCode)
+	}
+	list := func(c *caller, query string) []*api.Job {
+		resp, body := do(c, "GET", "/api/v1/jobs"+query, "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("list %s: %d %s", query, resp.StatusCode, body)
+		}
+		var jobs []*api.Job
+		if err := json.Unmarshal([]byte(body), &jobs); err != nil {
+			t.Fatal(err)
+		}
+		return jobs
+	}
+	if n := len(list(h.bob, "")); n != 0 {
+		t.Errorf("bob's default listing shows %d jobs; want only his own (0)", n)
+	}
+	if jobs := list(h.bob, "?user=*"); len(jobs) != 1 || jobs[0].ID != j.ID || jobs[0].Spec.Script != "" {
+		t.Errorf("bob listing everybody's: %+v", jobs)
+	}
+	if n := len(list(h.alice, "?state=done")); n != 0 {
+		t.Errorf("state filter: %d done jobs", n)
+	}
+	resp, _ = do(h.alice, "GET", "/api/v1/jobs?state=bogus", "")
+	if resp.StatusCode != 400 {
+		t.Errorf("bad state: %d", resp.StatusCode)
+	}
+	resp, body = do(h.alice, "POST", "/api/v1/jobs", `{"spec":{"name":"j","script":"x","image":"evil"}}`)
+	if resp.StatusCode != 400 || !strings.Contains(body, `"code":"invalid"`) {
+		t.Errorf("bad submission: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = do(h.alice, "POST", "/api/v1/jobs", `{"spec":{"name":"j","script":"x"},"user":"bob"}`)
+	if resp.StatusCode != 400 {
+		t.Errorf("a request naming a user must be refused, got %d", resp.StatusCode)
+	}
+	resp, body = do(h.bob, "DELETE", "/api/v1/jobs/1", "")
+	if resp.StatusCode != 403 {
+		t.Errorf("bob deleting: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestRestartFindsRunningJobs: a server that stops while a job runs picks
+// it up when it starts again, and records an exit that happened meanwhile.
+func TestRestartFindsRunningJobs(t *testing.T) {
+	h := newHarness(t, nil)
+	j := h.submit(h.alice, script("sleep 100"))
+	h.waitState(j.ID, api.Running)
+
+	// A second server over the same store and platform, as after a
+	// restart; the job ends before it starts.
+	if err := h.sim.Finish(j.ID, 4); err != nil {
+		t.Fatal(err)
+	}
+	srv2 := New(h.cfg, h.st, []executor.Executor{h.sim}, h.bus, h.srv.log)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv2.reconcile(ctx, h.sim)
+	got := h.waitState(j.ID, api.Failed)
+	if got.ExitCode == nil || *got.ExitCode != 4 {
+		t.Errorf("exit code after restart: %v", got.ExitCode)
+	}
+}
+
+// TestMarkedRunningWithoutContainer: the server stopped between marking a
+// job running and starting its container; reconciliation starts it.
+func TestMarkedRunningWithoutContainer(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {})
+	ctx := context.Background()
+	spec := script("x")
+	spec.Hold = true
+	j := h.submit(h.alice, spec)
+	if _, err := h.st.UpdateJob(ctx, j.ID, func(j *api.Job) error {
+		j.State, j.Node, j.Started = api.Running, "n1", time.Now()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.reconcile(ctx, h.sim)
+	st, err := h.sim.Inspect(ctx, j)
+	if err != nil || st.State != executor.StateRunning {
+		t.Fatalf("after reconcile the container is %v (%v); want running", st.State, err)
+	}
+}

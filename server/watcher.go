@@ -1,0 +1,153 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/executor"
+	"github.com/godocker/godocker/store"
+)
+
+// watch follows an executor's events and reconciles the store with what
+// runs: once at start (a restarted server picks up every job it had), then
+// every scheduler.reconcile in case an event was missed. It reports on
+// ready whether it could subscribe.
+func (s *Server) watch(ctx context.Context, ex executor.Executor, ready chan<- error) {
+	events, err := ex.Events(ctx)
+	if err != nil {
+		ready <- fmt.Errorf("follow events of executor %s: %w", ex.Name(), err)
+		return
+	}
+	ready <- nil
+	s.reconcile(ctx, ex)
+	t := time.NewTicker(time.Duration(s.cfg.Scheduler.Reconcile))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.reconcile(ctx, ex)
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			s.handle(ctx, ex, ev)
+		}
+	}
+}
+
+func (s *Server) handle(ctx context.Context, ex executor.Executor, ev executor.Event) {
+	j, err := s.store.Job(ctx, ev.JobID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("read job of event", "job", ev.JobID, "err", err)
+		}
+		return
+	}
+	if j.Attempt != ev.Attempt {
+		return
+	}
+	switch ev.Kind {
+	case executor.Exited:
+		s.collect(ctx, ex, j)
+	case executor.Paused, executor.Resumed:
+		s.check(ctx, ex, j)
+	}
+}
+
+// reconcile compares every job the store says is active with its
+// container, and samples the usage of those that run.
+func (s *Server) reconcile(ctx context.Context, ex executor.Executor) {
+	jobs, err := s.store.Jobs(ctx, store.Query{States: []api.State{api.Running, api.Suspended}})
+	if err != nil {
+		s.log.Error("reconcile: list active jobs", "err", err)
+		return
+	}
+	for _, j := range jobs {
+		if j.Executor == ex.Name() {
+			s.check(ctx, ex, j)
+		}
+	}
+}
+
+// check brings one active job's record in line with its container.
+func (s *Server) check(ctx context.Context, ex executor.Executor, j *api.Job) {
+	st, err := ex.Inspect(ctx, j)
+	if err != nil {
+		s.log.Warn("inspect job", "job", j.ID, "err", err)
+		return
+	}
+	switch st.State {
+	case executor.StateExited:
+		s.collect(ctx, ex, j)
+	case executor.StateMissing, executor.StateCreated:
+		if j.Deleting {
+			s.finish(ctx, j, api.Killed, j.Reason, nil, time.Time{})
+			return
+		}
+		// Marked running, but its container was never (fully) started:
+		// the server stopped in between. Start it now.
+		s.log.Info("starting job whose container is missing", "job", j.ID)
+		s.launch(ctx, ex, j)
+	case executor.StateRunning, executor.StatePaused:
+		want := api.Running
+		if st.State == executor.StatePaused {
+			want = api.Suspended
+		}
+		s.sample(ctx, ex, j, want)
+	}
+}
+
+// sample records a running job's peak memory and cpu time, and its
+// running/suspended state as the platform sees it.
+func (s *Server) sample(ctx context.Context, ex executor.Executor, j *api.Job, state api.State) {
+	u, err := ex.Usage(ctx, j)
+	if err != nil && state == j.State {
+		return
+	}
+	_, err = s.store.UpdateJob(ctx, j.ID, func(cur *api.Job) error {
+		if !cur.State.Active() || cur.Attempt != j.Attempt {
+			return errSkip
+		}
+		cur.State = state
+		cur.Usage.CPUSeconds = max(cur.Usage.CPUSeconds, u.CPUSeconds)
+		cur.Usage.MaxMemory = max(cur.Usage.MaxMemory, u.MaxMemory, u.Memory)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errSkip) {
+		s.log.Error("record usage", "job", j.ID, "err", err)
+	}
+}
+
+// collect records the exit of a job's container, then removes the
+// container.
+func (s *Server) collect(ctx context.Context, ex executor.Executor, j *api.Job) {
+	st, err := ex.Inspect(ctx, j)
+	if err != nil {
+		s.log.Warn("inspect exited job", "job", j.ID, "err", err)
+		return
+	}
+	if st.State != executor.StateExited {
+		return
+	}
+	code := st.ExitCode
+	state, reason := api.Done, api.Reason{}
+	switch {
+	case j.Deleting:
+		state, reason = api.Killed, j.Reason
+	case st.OOMKilled:
+		state, reason = api.Killed, api.Reason{Code: api.ReasonOOM, Message: fmt.Sprintf("killed: it used more than its %s of memory (ask for more with -l h_vmem)", api.FormatMemory(j.Spec.Memory))}
+	case st.Error != "":
+		state, reason = api.Failed, api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + st.Error}
+	case code != 0:
+		state, reason = api.Failed, api.Reason{Code: api.ReasonExit, Message: fmt.Sprintf("exited with code %d", code)}
+	}
+	s.finish(ctx, j, state, reason, &code, st.FinishedAt)
+	if err := ex.Remove(ctx, j); err != nil {
+		s.log.Warn("remove container", "job", j.ID, "err", err)
+	}
+}
