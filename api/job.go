@@ -67,6 +67,7 @@ const (
 	ReasonLost        = "Lost"        // the container disappeared
 	ReasonOOM         = "OutOfMemory" // killed by the memory limit
 	ReasonInvalid     = "Invalid"     // bad specification
+	ReasonWalltime    = "Walltime"    // ran past its -l h_rt
 )
 
 // Spec is what the user asked for, as gsub sends it and the server
@@ -142,8 +143,9 @@ type Job struct {
 
 	State  State  `json:"state"`
 	Reason Reason `json:"reason,omitzero"`
-	// Deleting is set when a running job's deletion was requested: the
-	// watcher finishes it as killed when its container exits.
+	// Deleting is set when a running job's container is being killed (it
+	// was deleted, or ran over a limit; Reason says which): the watcher
+	// finishes it as killed when its container exits.
 	Deleting bool `json:"deleting,omitempty"`
 
 	Spec   Spec   `json:"spec"`

@@ -464,6 +464,21 @@ func TestAPI(t *testing.T) {
 	}
 }
 
+func TestWalltime(t *testing.T) {
+	h := newHarness(t, nil)
+	spec := script("sleep 100")
+	spec.Walltime = 1
+	j := h.submit(h.alice, spec)
+	h.waitState(j.ID, api.Running)
+	k := h.waitState(j.ID, api.Killed)
+	if k.Reason.Code != api.ReasonWalltime || !strings.Contains(k.Reason.Message, "walltime of 0:00:01") {
+		t.Errorf("reason = %+v", k.Reason)
+	}
+	if d := k.Ended.Sub(k.Started); d < time.Second || d > 5*time.Second {
+		t.Errorf("killed %v after it started; want just after its 1 s walltime", d)
+	}
+}
+
 // TestRestartFindsRunningJobs: a server that stops while a job runs picks
 // it up when it starts again, and records an exit that happened meanwhile.
 func TestRestartFindsRunningJobs(t *testing.T) {

@@ -25,12 +25,16 @@ func (s *Server) watch(ctx context.Context, ex executor.Executor, ready chan<- e
 	s.reconcile(ctx, ex)
 	t := time.NewTicker(time.Duration(s.cfg.Scheduler.Reconcile))
 	defer t.Stop()
+	limits := time.NewTicker(limitsInterval)
+	defer limits.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			s.reconcile(ctx, ex)
+		case now := <-limits.C:
+			s.enforceWalltime(ctx, ex, now)
 		case ev, ok := <-events:
 			if !ok {
 				return
@@ -149,5 +153,43 @@ func (s *Server) collect(ctx context.Context, ex executor.Executor, j *api.Job) 
 	s.finish(ctx, j, state, reason, &code, st.FinishedAt)
 	if err := ex.Remove(ctx, j); err != nil {
 		s.log.Warn("remove container", "job", j.ID, "err", err)
+	}
+}
+
+// limitsInterval is how often running jobs are checked against their
+// walltime: a job is killed at most this long after its limit.
+const limitsInterval = time.Second
+
+// enforceWalltime kills the running jobs that have run longer than their
+// -l h_rt.
+func (s *Server) enforceWalltime(ctx context.Context, ex executor.Executor, now time.Time) {
+	jobs, err := s.store.Jobs(ctx, store.Query{States: []api.State{api.Running}})
+	if err != nil {
+		s.log.Error("walltime: list running jobs", "err", err)
+		return
+	}
+	for _, j := range jobs {
+		limit := time.Duration(j.Spec.Walltime) * time.Second
+		if j.Executor != ex.Name() || limit == 0 || j.Deleting || now.Sub(j.Started) < limit {
+			continue
+		}
+		reason := api.Reason{Code: api.ReasonWalltime, Message: fmt.Sprintf("killed: it ran past its walltime of %s (-l h_rt)", api.FormatWalltime(j.Spec.Walltime))}
+		k, err := s.store.UpdateJob(ctx, j.ID, func(cur *api.Job) error {
+			if cur.State != api.Running || cur.Attempt != j.Attempt || cur.Deleting {
+				return errSkip
+			}
+			cur.Deleting, cur.Reason = true, reason
+			return nil
+		})
+		if err != nil {
+			if !errors.Is(err, errSkip) {
+				s.log.Error("walltime: mark job", "job", j.ID, "err", err)
+			}
+			continue
+		}
+		s.log.Info("job over its walltime", "job", j.ID, "user", j.User, "walltime", j.Spec.Walltime)
+		if err := ex.Kill(ctx, k); err != nil && !errors.Is(err, executor.ErrNotFound) {
+			s.log.Error("walltime: kill job", "job", j.ID, "err", err)
+		}
 	}
 }

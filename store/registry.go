@@ -1,0 +1,61 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// OpenFunc opens a store of one backend. The meaning of dsn is the
+// backend's: a file path for sqlite, a connection URL for mongo.
+type OpenFunc func(ctx context.Context, dsn string) (Store, error)
+
+var (
+	driversMu sync.RWMutex
+	drivers   = map[string]OpenFunc{}
+)
+
+// Register makes a backend available to Open under name, the way
+// database/sql drivers register. Backends call it from init; importing a
+// backend's package (for its side effect, if nothing else) is what makes
+// it available. Register panics if open is nil or name is already taken.
+func Register(name string, open OpenFunc) {
+	if open == nil {
+		panic("store: Register " + name + " with a nil open function")
+	}
+	driversMu.Lock()
+	defer driversMu.Unlock()
+	if _, dup := drivers[name]; dup {
+		panic("store: Register called twice for driver " + name)
+	}
+	drivers[name] = open
+}
+
+// Drivers returns the names of the registered backends, sorted.
+func Drivers() []string {
+	driversMu.RLock()
+	defer driversMu.RUnlock()
+	names := make([]string, 0, len(drivers))
+	for name := range drivers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Open opens a store with the backend registered as driver.
+func Open(ctx context.Context, driver, dsn string) (Store, error) {
+	driversMu.RLock()
+	open, ok := drivers[driver]
+	driversMu.RUnlock()
+	if !ok {
+		known := Drivers()
+		if len(known) == 0 {
+			return nil, fmt.Errorf("open store: unknown driver %q (no store driver is registered; import one, e.g. store/sqlite)", driver)
+		}
+		return nil, fmt.Errorf("open store: unknown driver %q (known: %s)", driver, strings.Join(known, ", "))
+	}
+	return open(ctx, dsn)
+}

@@ -1,0 +1,456 @@
+// Package sqlite is GoDocker's embedded store: one SQLite file in the
+// server's state directory, through the pure-Go driver modernc.org/sqlite
+// (no cgo). Importing it registers the driver "sqlite" with store.Open;
+// its dsn is the file path.
+//
+// Each job is one row: the columns that queries filter on (id, user,
+// state, submitted) and the whole job in api's JSON wire format, the one
+// encoding of a job everywhere.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/store"
+
+	_ "modernc.org/sqlite" // registers the database/sql driver "sqlite"
+)
+
+func init() {
+	store.Register("sqlite", func(ctx context.Context, dsn string) (store.Store, error) {
+		s, err := Open(ctx, dsn)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return s, nil
+	})
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store in one SQLite file. Its methods are safe for
+// concurrent use; several Stores, in one process or several, may share a
+// file.
+//
+// Writes go through one connection and reads through a pool of others.
+// With database/sql every statement and transaction may land on any pooled
+// connection, and SQLite allows one writer at a time: with several writing
+// connections, a read-modify-write transaction begun DEFERRED takes its
+// write lock only at the first write and fails with SQLITE_BUSY if another
+// connection committed in between (WAL cannot upgrade a stale snapshot),
+// and BEGIN IMMEDIATE on several connections queues writers in SQLite's
+// busy handler, which polls with sleeps, ignores the context and gives up
+// after the busy timeout. A single writing connection makes database/sql's
+// pool the queue instead: writers wait for it in order, and stop waiting
+// when their context ends. Its transactions still begin IMMEDIATE
+// (_txlock=immediate), so that another process on the same file (a second
+// server, the sqlite3 shell, a backup) cannot slip a write between
+// UpdateJob's read and its write; against those the busy timeout applies.
+// Readers never block the writer nor each other in WAL mode, so they get
+// a pool of their own, opened query_only.
+type Store struct {
+	path string
+	w    *sql.DB // one connection: every write
+	r    *sql.DB // query_only connections: every read
+}
+
+// schema lists the migrations: schema[i] takes the database from
+// user_version i to i+1, in the same transaction that sets user_version.
+// Append to it; never edit an entry that has shipped.
+var schema = []string{
+	// 1: jobs and the id counter.
+	`CREATE TABLE jobs (
+		id        INTEGER PRIMARY KEY,
+		user      TEXT    NOT NULL,
+		state     TEXT    NOT NULL,
+		submitted INTEGER NOT NULL, -- Unix nanoseconds; 0 if unset
+		job       TEXT    NOT NULL  -- the api.Job, JSON
+	) STRICT;
+	-- The scheduler's pending and running jobs, gstat -s: the rowid
+	-- (id) is the last key of every index, so equality on state comes
+	-- back in id order without a sort.
+	CREATE INDEX jobs_by_state ON jobs (state);
+	-- gstat -u USER [-s STATE], per-user limits.
+	CREATE INDEX jobs_by_user_state ON jobs (user, state);
+	-- The last id NextID handed out. Not max(jobs.id): ids reserved and
+	-- never used must not come back.
+	CREATE TABLE job_ids (
+		only INTEGER PRIMARY KEY CHECK (only = 1),
+		last INTEGER NOT NULL
+	) STRICT;
+	INSERT INTO job_ids (only, last) VALUES (1, 0);`,
+}
+
+// Pragmas of every connection.
+//
+// busy_timeout: how long a statement waits, in milliseconds, for a lock
+// that another process (or another Store on the same file) holds.
+//
+// synchronous=FULL: in WAL mode SQLite then fsyncs the WAL at every
+// commit. NORMAL would survive a crash of godockerd (kill -9) but not a
+// power loss or kernel crash, which can roll back the last commits: jobs
+// whose submission was acknowledged would vanish, and worse, the id
+// counter would go back and NextID would hand out again ids whose job
+// directories, containers (labelled godocker.job=ID) and accounting
+// records exist. The cost, one fsync per write, is small next to the rate
+// at which jobs are submitted and change state; see BenchmarkCreateJob.
+const pragmas = "_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"
+
+// Open opens the store in the SQLite file at path, creating the file
+// (mode 0600) and its directory (mode 0700) if missing, and migrating the
+// schema to this version.
+func Open(ctx context.Context, path string) (*Store, error) {
+	s, err := open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("no path given")
+	}
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	// SQLite would create the file 0644 (less the umask); jobs carry their
+	// owners' environments. The WAL and shared-memory files take the
+	// database file's mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+
+	// A URI, so that any byte of the path is allowed: '?' would otherwise
+	// start the driver's parameters.
+	uri := "file:" + (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath() + "?" + pragmas
+
+	s := &Store{path: path}
+	s.w, err = sql.Open("sqlite", uri+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxIdleTime(0)
+	s.w.SetConnMaxLifetime(0)
+	if err := s.init(ctx); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+
+	s.r, err = sql.Open("sqlite", uri+"&_pragma=query_only(1)")
+	if err != nil {
+		s.w.Close()
+		return nil, err
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	s.r.SetMaxOpenConns(n)
+	s.r.SetMaxIdleConns(n)
+	return s, nil
+}
+
+// init turns WAL on and migrates the schema.
+func (s *Store) init(ctx context.Context) error {
+	// journal_mode is persistent: set once, every later connection is in
+	// WAL. SQLite answers with the mode it is in, which stays the old one
+	// where WAL is impossible (a file system without shared memory, such as
+	// NFS): refuse that rather than run without it.
+	var mode string
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return fmt.Errorf("set WAL journal mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("set WAL journal mode: the file stays in %q mode (is it on a network file system?)", mode)
+	}
+	return s.migrate(ctx)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate schema: %w", err)
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(schema) {
+		return fmt.Errorf("schema version %d is newer than this godockerd knows (%d): run a newer godockerd", version, len(schema))
+	}
+	if version == len(schema) {
+		return nil
+	}
+	for v := version; v < len(schema); v++ {
+		if _, err := tx.ExecContext(ctx, schema[v]); err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+		}
+	}
+	// PRAGMA takes no parameters; len(schema) is ours.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(schema))); err != nil {
+		return fmt.Errorf("set schema version %d: %w", len(schema), err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate schema to version %d: %w", len(schema), err)
+	}
+	return nil
+}
+
+// Path returns the absolute path of the store's file.
+func (s *Store) Path() string { return s.path }
+
+// NextID reserves a job id: one more than the last one handed out.
+func (s *Store) NextID(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.w.QueryRowContext(ctx, "UPDATE job_ids SET last = last + 1 RETURNING last").Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("reserve job id: %w", err)
+	}
+	return id, nil
+}
+
+// CreateJob stores a new job. If its id is above the last one NextID
+// handed out (a job imported from elsewhere), the counter moves past it.
+func (s *Store) CreateJob(ctx context.Context, j *api.Job) error {
+	if j == nil {
+		return errors.New("create job: nil job")
+	}
+	if err := s.createJob(ctx, j); err != nil {
+		return fmt.Errorf("create job %d: %w", j.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) createJob(ctx context.Context, j *api.Job) error {
+	if j.ID < 1 {
+		return errors.New("job ids start at 1")
+	}
+	doc, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO jobs (id, user, state, submitted, job) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		j.ID, j.User, string(j.State), unixNano(j), string(doc))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return store.ErrExists
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE job_ids SET last = ? WHERE last < ?", j.ID, j.ID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Job returns the job with that id.
+func (s *Store) Job(ctx context.Context, id int64) (*api.Job, error) {
+	var doc []byte
+	err := s.r.QueryRowContext(ctx, "SELECT job FROM jobs WHERE id = ?", id).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read job %d: %w", id, err)
+	}
+	j, err := decode(id, doc)
+	if err != nil {
+		return nil, fmt.Errorf("read job %d: %w", id, err)
+	}
+	return j, nil
+}
+
+// maxListParams is the longest list of values bound one parameter each;
+// longer ones go as one JSON array, clear of SQLite's limit on parameters.
+const maxListParams = 100
+
+// Jobs returns the jobs that match q, in increasing id order.
+func (s *Store) Jobs(ctx context.Context, q store.Query) ([]*api.Job, error) {
+	query, args := jobsQuery(q)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	var jobs []*api.Job
+	for rows.Next() {
+		var (
+			id  int64
+			doc sql.RawBytes
+		)
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+		j, err := decode(id, doc)
+		if err != nil {
+			return nil, fmt.Errorf("list jobs: job %d: %w", id, err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+// UpdateJob applies fn to the job in one IMMEDIATE transaction on the
+// writing connection. fn runs while that transaction is open, so it must
+// be quick, and it must not call the Store's writing methods (they would
+// wait for the connection fn's transaction holds); reading is fine.
+func (s *Store) UpdateJob(ctx context.Context, id int64, fn func(*api.Job) error) (*api.Job, error) {
+	j, err := s.updateJob(ctx, id, fn)
+	var fnErr fnError
+	if errors.As(err, &fnErr) {
+		return nil, fnErr.err // unchanged, as store.Store promises
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update job %d: %w", id, err)
+	}
+	return j, nil
+}
+
+// fnError carries the error of UpdateJob's fn out of updateJob.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+func (s *Store) updateJob(ctx context.Context, id int64, fn func(*api.Job) error) (*api.Job, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var doc []byte
+	err = tx.QueryRowContext(ctx, "SELECT job FROM jobs WHERE id = ?", id).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	j, err := decode(id, doc)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(j); err != nil {
+		return nil, fnError{err}
+	}
+	if j.ID != id {
+		return nil, fmt.Errorf("the update changed the job's id to %d", j.ID)
+	}
+	if doc, err = json.Marshal(j); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx,
+		"UPDATE jobs SET user = ?, state = ?, submitted = ?, job = ? WHERE id = ?",
+		j.User, string(j.State), unixNano(j), string(doc), id); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	// fn may have kept j; what we hand back is the caller's own.
+	return j.Clone(), nil
+}
+
+// Close closes the store's connections.
+func (s *Store) Close() error {
+	err := errors.Join(s.r.Close(), s.w.Close())
+	if err != nil {
+		return fmt.Errorf("close sqlite store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// jobsQuery returns the SELECT of the jobs that match q, and its arguments.
+func jobsQuery(q store.Query) (string, []any) {
+	var (
+		where []string
+		args  []any
+	)
+	in := func(column string, n int, value func(int) any) {
+		if n == 0 {
+			return
+		}
+		if n == 1 {
+			// = rather than IN (?): the index then yields id order.
+			where = append(where, column+" = ?")
+			args = append(args, value(0))
+			return
+		}
+		if n > maxListParams {
+			values := make([]any, n)
+			for i := range n {
+				values[i] = value(i)
+			}
+			array, _ := json.Marshal(values) // ints and strings
+			where = append(where, column+" IN (SELECT value FROM json_each(?))")
+			args = append(args, string(array))
+			return
+		}
+		where = append(where, column+" IN (?"+strings.Repeat(", ?", n-1)+")")
+		for i := range n {
+			args = append(args, value(i))
+		}
+	}
+	in("id", len(q.IDs), func(i int) any { return q.IDs[i] })
+	in("user", len(q.Users), func(i int) any { return q.Users[i] })
+	in("state", len(q.States), func(i int) any { return string(q.States[i]) })
+
+	query := "SELECT id, job FROM jobs"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id"
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	return query, args
+}
+
+func decode(id int64, doc []byte) (*api.Job, error) {
+	j := new(api.Job)
+	if err := json.Unmarshal(doc, j); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if j.ID != id {
+		return nil, fmt.Errorf("decode: row %d holds job %d", id, j.ID)
+	}
+	return j, nil
+}
+
+func unixNano(j *api.Job) int64 {
+	if j.Submitted.IsZero() {
+		return 0
+	}
+	return j.Submitted.UnixNano()
+}

@@ -1,0 +1,316 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/store"
+	"github.com/godocker/godocker/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() store.Store {
+		path := filepath.Join(t.TempDir(), "godocker.db")
+		return func() store.Store {
+			return openStore(t, path)
+		}
+	})
+}
+
+// openStore opens the store at path; the caller closes it.
+func openStore(t testing.TB, path string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// tempStore opens a store in a fresh file that is closed when the test ends.
+func tempStore(t testing.TB) *Store {
+	t.Helper()
+	s := openStore(t, filepath.Join(t.TempDir(), "godocker.db"))
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+func job(id int64, user string, state api.State) *api.Job {
+	return &api.Job{ID: id, Name: "test", User: user, State: state, Submitted: time.Unix(1700000000, 0).Add(time.Duration(id) * time.Millisecond)}
+}
+
+func TestPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state", "godocker")
+	path := filepath.Join(dir, "godocker.db")
+	s := openStore(t, path)
+	defer s.Close()
+	if err := s.CreateJob(t.Context(), job(1, "alice", api.Pending)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		mode os.FileMode
+	}{
+		{filepath.Dir(dir), 0o700},
+		{dir, 0o700},
+		{path, 0o600},
+		{path + "-wal", 0o600},
+		{path + "-shm", 0o600},
+	} {
+		fi, err := os.Stat(c.path)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if got := fi.Mode().Perm(); got != c.mode {
+			t.Errorf("%s: mode %v, want %v", c.path, got, c.mode)
+		}
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	s := tempStore(t)
+	ctx := t.Context()
+	pragma := func(db *sql.DB, name string) string {
+		t.Helper()
+		var v string
+		if err := db.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v); err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		db                 *sql.DB
+		pool, pragma, want string
+	}{
+		{s.w, "writer", "journal_mode", "wal"},
+		{s.w, "writer", "synchronous", "2"}, // FULL
+		{s.w, "writer", "busy_timeout", "10000"},
+		{s.w, "writer", "user_version", "1"},
+		{s.w, "writer", "query_only", "0"},
+		{s.r, "reader", "journal_mode", "wal"},
+		{s.r, "reader", "synchronous", "2"},
+		{s.r, "reader", "busy_timeout", "10000"},
+		{s.r, "reader", "query_only", "1"},
+	} {
+		if got := pragma(c.db, c.pragma); got != c.want {
+			t.Errorf("%s connection: PRAGMA %s = %s, want %s", c.pool, c.pragma, got, c.want)
+		}
+	}
+
+	// WAL is a property of the file, seen by any other connection.
+	db, err := sql.Open("sqlite", s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := pragma(db, "journal_mode"); got != "wal" {
+		t.Errorf("another connection sees journal_mode %s, want wal", got)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "godocker.db")
+	s := openStore(t, path)
+	if _, err := s.w.ExecContext(t.Context(), "PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(t.Context(), path)
+	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer") || !strings.Contains(err.Error(), path) {
+		t.Errorf("Open of a newer schema = %v, want an error saying so with the path", err)
+	}
+}
+
+func TestNotADatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "godocker.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a database\n", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(t.Context(), path); err == nil {
+		s.Close()
+		t.Error("Open of a file that is not a database succeeded")
+	} else if !strings.Contains(err.Error(), path) {
+		t.Errorf("Open error %q does not name the file", err)
+	}
+}
+
+func TestPathNeedsEscaping(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a dir?x=1#f%20", "jobs?.db")
+	s := openStore(t, path)
+	defer s.Close()
+	if err := s.CreateJob(t.Context(), job(1, "alice", api.Pending)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the database is not at the path given: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "jobs?.db") {
+			t.Errorf("stray file %q next to the database", e.Name())
+		}
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	if !slices.Contains(store.Drivers(), "sqlite") {
+		t.Fatalf("store.Drivers() = %v, want sqlite among them", store.Drivers())
+	}
+	s, err := store.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "godocker.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok := s.(*Store); !ok {
+		t.Errorf("store.Open(sqlite) = %T, want *sqlite.Store", s)
+	}
+	if _, err := s.NextID(t.Context()); err != nil {
+		t.Error(err)
+	}
+
+	// A failed open is a nil interface, not an interface holding a nil *Store.
+	if s, err := store.Open(t.Context(), "sqlite", ""); err == nil || s != nil {
+		t.Errorf("store.Open(sqlite, \"\") = %#v, %v; want nil and an error", s, err)
+	}
+}
+
+func TestCreateJobMovesCounter(t *testing.T) {
+	s := tempStore(t)
+	if err := s.CreateJob(t.Context(), job(1000, "alice", api.Pending)); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := s.NextID(t.Context()); err != nil || id <= 1000 {
+		t.Errorf("NextID after job 1000 was created = %d, %v; want more than 1000", id, err)
+	}
+}
+
+func TestCreateJobBadID(t *testing.T) {
+	s := tempStore(t)
+	for _, id := range []int64{0, -5} {
+		err := s.CreateJob(t.Context(), job(id, "alice", api.Pending))
+		if err == nil || errors.Is(err, store.ErrExists) {
+			t.Errorf("CreateJob(id %d) = %v, want an error other than ErrExists", id, err)
+		}
+	}
+	if err := s.CreateJob(t.Context(), nil); err == nil {
+		t.Error("CreateJob(nil) succeeded")
+	}
+}
+
+func TestUpdateJobMustKeepID(t *testing.T) {
+	s := tempStore(t)
+	if err := s.CreateJob(t.Context(), job(1, "alice", api.Pending)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.UpdateJob(t.Context(), 1, func(j *api.Job) error {
+		j.ID = 2
+		j.State = api.Running
+		return nil
+	})
+	if err == nil {
+		t.Fatal("UpdateJob that changed the id succeeded")
+	}
+	if j, err := s.Job(t.Context(), 1); err != nil || j.State != api.Pending {
+		t.Errorf("job 1 after the refused update: %+v, %v; want it unchanged", j, err)
+	}
+	if _, err := s.Job(t.Context(), 2); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Job(2) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestUseAfterClose(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "godocker.db"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.NextID(t.Context()); err == nil {
+		t.Error("NextID after Close succeeded")
+	}
+	if _, err := s.Jobs(t.Context(), store.Query{}); err == nil {
+		t.Error("Jobs after Close succeeded")
+	}
+}
+
+// TestQueryPlans: the queries gstat and the scheduler make use an index,
+// and equality on state needs no sort for id order.
+func TestQueryPlans(t *testing.T) {
+	s := tempStore(t)
+	for _, c := range []struct {
+		q        store.Query
+		want     string
+		wantSort bool
+	}{
+		{store.Query{States: []api.State{api.Pending}}, "USING INDEX jobs_by_state", false},
+		{store.Query{Users: []string{"alice"}, States: []api.State{api.Running}}, "USING INDEX jobs_by_user_state", false},
+		{store.Query{Users: []string{"alice"}}, "USING INDEX jobs_by_user_state", true},
+		{store.Query{IDs: []int64{3, 1, 2}}, "USING INTEGER PRIMARY KEY", false},
+		{store.Query{IDs: make([]int64, maxListParams+1)}, "USING INTEGER PRIMARY KEY", false},
+	} {
+		query, args := jobsQuery(c.q)
+		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		all := strings.Join(plan, "; ")
+		if !strings.Contains(all, c.want) {
+			t.Errorf("%+v: plan %q, want %s", c.q, all, c.want)
+		}
+		if sorts := strings.Contains(all, "TEMP B-TREE FOR ORDER BY"); sorts && !c.wantSort {
+			t.Errorf("%+v: plan %q sorts", c.q, all)
+		}
+	}
+}
+
+// createJobs stores jobs in one transaction: a fast way to fill a store
+// for benchmarks, not the way the server creates jobs.
+func (s *Store) createJobs(ctx context.Context, jobs []*api.Job) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO jobs (id, user, state, submitted, job) VALUES (?, ?, ?, ?, ?)")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	var last int64
+	for _, j := range jobs {
+		doc, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, j.ID, j.User, string(j.State), unixNano(j), string(doc)); err != nil {
+			return err
+		}
+		last = max(last, j.ID)
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE job_ids SET last = max(last, ?)", last); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

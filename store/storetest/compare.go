@@ -1,0 +1,291 @@
+package storetest
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godocker/godocker/api"
+)
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// checkJob reports every field in which got differs from want. Times are
+// compared with time.Time.Equal (a store may hand back another location
+// for the same instant); a nil and an empty slice or map are the same (no
+// caller can tell them apart through the api types); a nil and a non-nil
+// pointer are not (ExitCode nil means "has not exited", 0 means success).
+func checkJob(t *testing.T, what string, got, want *api.Job) {
+	t.Helper()
+	if got == nil || want == nil {
+		if got != want {
+			t.Errorf("%s: got job %v, want %v", what, got, want)
+		}
+		return
+	}
+	if d := diff("Job", reflect.ValueOf(*got), reflect.ValueOf(*want)); len(d) > 0 {
+		t.Errorf("%s: job %d differs from what was stored:\n\t%s", what, want.ID, strings.Join(d, "\n\t"))
+	}
+}
+
+func diff(path string, got, want reflect.Value) []string {
+	if want.Type() == timeType {
+		g, w := got.Interface().(time.Time), want.Interface().(time.Time)
+		if !g.Equal(w) {
+			return []string{fmt.Sprintf("%s: got %s, want %s", path, g.Format(time.RFC3339Nano), w.Format(time.RFC3339Nano))}
+		}
+		return nil
+	}
+	switch want.Kind() {
+	case reflect.Pointer:
+		switch {
+		case got.IsNil() && want.IsNil():
+			return nil
+		case got.IsNil() || want.IsNil():
+			return []string{fmt.Sprintf("%s: got %s, want %s", path, show(got), show(want))}
+		}
+		return diff(path, got.Elem(), want.Elem())
+	case reflect.Struct:
+		var out []string
+		for i := range want.NumField() {
+			f := want.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			out = append(out, diff(path+"."+f.Name, got.Field(i), want.Field(i))...)
+		}
+		return out
+	case reflect.Slice:
+		if got.Len() != want.Len() {
+			return []string{fmt.Sprintf("%s: got %d elements %s, want %d %s", path, got.Len(), show(got), want.Len(), show(want))}
+		}
+		var out []string
+		for i := range want.Len() {
+			out = append(out, diff(fmt.Sprintf("%s[%d]", path, i), got.Index(i), want.Index(i))...)
+		}
+		return out
+	case reflect.Map:
+		var out []string
+		for _, k := range sortedKeys(want) {
+			p := fmt.Sprintf("%s[%q]", path, k.String())
+			g := got.MapIndex(k)
+			if !g.IsValid() {
+				out = append(out, fmt.Sprintf("%s: missing, want %s", p, show(want.MapIndex(k))))
+				continue
+			}
+			out = append(out, diff(p, g, want.MapIndex(k))...)
+		}
+		for _, k := range sortedKeys(got) {
+			if !want.MapIndex(k).IsValid() {
+				out = append(out, fmt.Sprintf("%s[%q]: got %s, want no such key", path, k.String(), show(got.MapIndex(k))))
+			}
+		}
+		return out
+	default:
+		if !got.Equal(want) {
+			return []string{fmt.Sprintf("%s: got %s, want %s", path, show(got), show(want))}
+		}
+		return nil
+	}
+}
+
+func sortedKeys(m reflect.Value) []reflect.Value {
+	keys := m.MapKeys()
+	slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+	return keys
+}
+
+func show(v reflect.Value) string {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return "nil"
+		}
+		return "&" + show(v.Elem())
+	}
+	return fmt.Sprintf("%#v", v.Interface())
+}
+
+// unsetFields lists the fields of v (recursively) that hold their zero
+// value: the round-trip fixture must set them all, so that a field added
+// to api.Job later is covered as soon as someone fills it in here, and a
+// backend that maps fields one by one cannot miss one unnoticed.
+func unsetFields(path string, v reflect.Value) []string {
+	if v.Type() == timeType {
+		if v.IsZero() {
+			return []string{path}
+		}
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return []string{path}
+		}
+		return unsetFields(path, v.Elem())
+	case reflect.Struct:
+		var out []string
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.IsExported() {
+				out = append(out, unsetFields(path+"."+f.Name, v.Field(i))...)
+			}
+		}
+		return out
+	case reflect.Slice:
+		if v.Len() == 0 {
+			return []string{path}
+		}
+		return unsetFields(path+"[0]", v.Index(0))
+	case reflect.Map:
+		if v.Len() == 0 {
+			return []string{path}
+		}
+		return nil
+	default:
+		if v.IsZero() {
+			return []string{path}
+		}
+		return nil
+	}
+}
+
+// fullJob is a job with every field set, strings that need quoting in any
+// query language, maps with an empty value, times in a zone other than
+// UTC and the local one with nanoseconds, and a second mount that is not
+// read-only.
+func fullJob(id int64) *api.Job {
+	zone := time.FixedZone("IST", 5*3600+1800)
+	submitted := time.Date(2025, 3, 14, 15, 9, 26, 535897932, zone)
+	exit := 137
+	return &api.Job{
+		ID:       id,
+		Name:     "align ñ-\"quoted\"",
+		User:     "alice",
+		UID:      1001,
+		GID:      2001,
+		Group:    "bio",
+		Groups:   []int{2001, 27, 100},
+		Home:     "/home/alice",
+		Project:  "genomics",
+		State:    api.Killed,
+		Reason:   api.Reason{Code: api.ReasonOOM, Message: "killed by the memory limit of 4 GiB"},
+		Deleting: true,
+		Spec: api.Spec{
+			Name:       "align",
+			Image:      "godocker/base:latest",
+			Script:     "#!/bin/bash\n#$ -N align\necho \"it's $HOME\"\t'; DROP TABLE jobs; --\n\x00\u00e9\u4e2d\n",
+			ScriptName: "align.sh",
+			Command:    []string{"/bin/echo", "a b", ""},
+			Args:       []string{"--in", "x y.fa"},
+			Shell:      "/bin/bash",
+			Cwd:        "/home/alice/work",
+			Stdout:     "out.$JOB_ID",
+			Stderr:     "err.$JOB_ID",
+			Join:       true,
+			Env:        map[string]string{"A": "1", "EMPTY": "", "$weird.key": "v=w"},
+			CPUs:       4,
+			Memory:     4 << 30,
+			Walltime:   7200,
+			Volumes:    []string{"data:ro", "scratch"},
+			Project:    "genomics",
+			Priority:   -100,
+			Hold:       true,
+			Root:       true,
+			SubmitDir:  "/home/alice/work",
+			SubmitHost: "login1",
+			SubmitEnv:  map[string]string{"HOME": "/home/alice", "PATH": "/usr/bin:/bin"},
+		},
+		Run: &api.Run{
+			Image:   "godocker/base:latest",
+			Argv:    []string{"/bin/bash", "/var/lib/godocker/jobs/alice/job.sh"},
+			WorkDir: "/home/alice/work",
+			Env:     []string{"GODOCKER_JID=1", "JOB_NAME=align"},
+			Mounts: []api.Mount{
+				{Source: "/home/alice", Target: "/home/alice", ReadOnly: true},
+				{Source: "/data", Target: "/mnt/data"},
+			},
+			UID:    1001,
+			GID:    2001,
+			Groups: []int{27, 100},
+			CPUs:   4,
+			Memory: 4 << 30,
+			Pids:   4096,
+		},
+		Dir:       "/var/lib/godocker/jobs/alice/1",
+		Stdout:    "/home/alice/work/out.1",
+		Stderr:    "/home/alice/work/err.1",
+		Submitted: submitted,
+		Started:   submitted.Add(90*time.Second + 1),
+		Ended:     submitted.Add(2*time.Hour + 123456789),
+		Attempt:   2,
+		Executor:  "docker",
+		Node:      "node-3",
+		Container: "3f2a9c0d51e7",
+		ExitCode:  &exit,
+		Usage:     api.Usage{WallSeconds: 7199.25, CPUSeconds: 28000.5, Memory: 1 << 30, MaxMemory: 4 << 30},
+	}
+}
+
+// minimalJob is a pending job with only what a submission always has.
+func minimalJob(id int64, user string, state api.State) *api.Job {
+	return &api.Job{
+		ID:        id,
+		Name:      fmt.Sprintf("job%d", id),
+		User:      user,
+		State:     state,
+		Submitted: time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC).Add(time.Duration(id) * time.Second),
+	}
+}
+
+// scribble changes every value reachable from j, through every pointer,
+// slice and map it holds, to show that a store keeps no reference to a
+// job it was given or handed out.
+func scribble(j *api.Job) {
+	j.Name = "scribbled"
+	j.State = api.Archived
+	j.Reason.Message = "scribbled"
+	for i := range j.Groups {
+		j.Groups[i] = -1
+	}
+	for i := range j.Spec.Command {
+		j.Spec.Command[i] = "scribbled"
+	}
+	for i := range j.Spec.Args {
+		j.Spec.Args[i] = "scribbled"
+	}
+	for i := range j.Spec.Volumes {
+		j.Spec.Volumes[i] = "scribbled"
+	}
+	for k := range j.Spec.Env {
+		j.Spec.Env[k] = "scribbled"
+	}
+	if j.Spec.Env != nil {
+		j.Spec.Env["SCRIBBLED"] = "1"
+	}
+	for k := range j.Spec.SubmitEnv {
+		j.Spec.SubmitEnv[k] = "scribbled"
+	}
+	if r := j.Run; r != nil {
+		for i := range r.Argv {
+			r.Argv[i] = "scribbled"
+		}
+		for i := range r.Env {
+			r.Env[i] = "scribbled"
+		}
+		for i := range r.Mounts {
+			r.Mounts[i].Source = "/scribbled"
+			r.Mounts[i].ReadOnly = !r.Mounts[i].ReadOnly
+		}
+		for i := range r.Groups {
+			r.Groups[i] = -1
+		}
+		r.Image = "scribbled"
+	}
+	if j.ExitCode != nil {
+		*j.ExitCode = -1
+	}
+	j.Submitted = j.Submitted.Add(time.Hour)
+	j.Usage.CPUSeconds = -1
+}

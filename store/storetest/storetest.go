@@ -1,0 +1,784 @@
+// Package storetest is the conformance suite of store.Store: what the
+// server, the scheduler and the watcher rely on from any backend. Every
+// backend runs it from its own tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) func() store.Store {
+//			path := filepath.Join(t.TempDir(), "godocker.db")
+//			return func() store.Store {
+//				s, err := sqlite.Open(t.Context(), path)
+//				if err != nil {
+//					t.Fatal(err)
+//				}
+//				return s
+//			}
+//		})
+//	}
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/store"
+)
+
+// NewFunc prepares empty backing data for one test (a file in
+// t.TempDir(), a MongoDB database of its own) and returns open, which
+// opens a store on that data.
+//
+// Run calls NewFunc once per test with that test's t, so every test
+// starts from an empty store; NewFunc registers with t.Cleanup whatever
+// must be removed afterwards. Run calls open from the test's goroutine,
+// possibly several times: after the store from an earlier call was closed
+// (what was written must still be there) and while it is still open (two
+// stores on the same data, as several godockerd share one MongoDB). open
+// reports its failures with t.Fatal. Run closes every store it opens.
+type NewFunc func(t *testing.T) (open func() store.Store)
+
+// Run runs the conformance suite against the backend that newStore opens.
+func Run(t *testing.T, newStore NewFunc) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, *env)
+	}{
+		{"NextID/Increasing", testNextIDIncreasing},
+		{"NextID/Concurrent", testNextIDConcurrent},
+		{"NextID/AfterReopen", testNextIDAfterReopen},
+		{"CreateJob/RoundTrip", testRoundTrip},
+		{"CreateJob/MinimalJob", testMinimalJob},
+		{"CreateJob/ExitCode", testExitCode},
+		{"CreateJob/Exists", testCreateExists},
+		{"Job/NotFound", testJobNotFound},
+		{"Jobs/Query", testJobsQuery},
+		{"Jobs/ManyIDs", testJobsManyIDs},
+		{"Jobs/Empty", testJobsEmpty},
+		{"UpdateJob/SeesCurrent", testUpdateSeesCurrent},
+		{"UpdateJob/MovesBetweenStates", testUpdateMovesBetweenStates},
+		{"UpdateJob/FnError", testUpdateFnError},
+		{"UpdateJob/NotFound", testUpdateNotFound},
+		{"UpdateJob/Concurrent", testUpdateConcurrent},
+		{"Durability", testDurability},
+		{"Copies", testCopies},
+		{"SharedData", testSharedData},
+		{"CanceledContext", testCanceledContext},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, &env{t: t, open: newStore(t)})
+		})
+	}
+}
+
+// env is one test's backing data.
+type env struct {
+	t    *testing.T
+	open func() store.Store
+}
+
+// store opens a store that is closed when the test ends.
+func (e *env) store() store.Store {
+	s, _ := e.openClosable()
+	return s
+}
+
+// openClosable opens a store and returns it with a function that closes
+// it now; the store is closed when the test ends if it was not before.
+func (e *env) openClosable() (store.Store, func()) {
+	e.t.Helper()
+	s := e.open()
+	if s == nil {
+		e.t.Fatal("open returned a nil store")
+	}
+	var once sync.Once
+	closeStore := func() {
+		once.Do(func() {
+			if err := s.Close(); err != nil {
+				e.t.Errorf("Close: %v", err)
+			}
+		})
+	}
+	e.t.Cleanup(closeStore)
+	return s, closeStore
+}
+
+func nextID(t *testing.T, s store.Store) int64 {
+	t.Helper()
+	id, err := s.NextID(t.Context())
+	if err != nil {
+		t.Fatalf("NextID: %v", err)
+	}
+	return id
+}
+
+func create(t *testing.T, s store.Store, j *api.Job) {
+	t.Helper()
+	if err := s.CreateJob(t.Context(), j); err != nil {
+		t.Fatalf("CreateJob(%d): %v", j.ID, err)
+	}
+}
+
+func get(t *testing.T, s store.Store, id int64) *api.Job {
+	t.Helper()
+	j, err := s.Job(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Job(%d): %v", id, err)
+	}
+	if j == nil {
+		t.Fatalf("Job(%d) returned nil and no error", id)
+	}
+	if j.ID != id {
+		t.Fatalf("Job(%d) returned job %d", id, j.ID)
+	}
+	return j
+}
+
+func list(t *testing.T, s store.Store, q store.Query) []*api.Job {
+	t.Helper()
+	jobs, err := s.Jobs(t.Context(), q)
+	if err != nil {
+		t.Fatalf("Jobs(%+v): %v", q, err)
+	}
+	for i, j := range jobs {
+		if j == nil {
+			t.Fatalf("Jobs(%+v)[%d] is nil", q, i)
+		}
+	}
+	return jobs
+}
+
+func ids(jobs []*api.Job) []int64 {
+	out := make([]int64, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.ID
+	}
+	return out
+}
+
+// checkIDs compares the ids of what Jobs returned, in order.
+func checkIDs(t *testing.T, what string, got []*api.Job, want []int64) {
+	t.Helper()
+	if g := ids(got); !slices.Equal(g, want) {
+		t.Errorf("%s: got jobs %v, want %v", what, g, want)
+	}
+}
+
+func testNextIDIncreasing(t *testing.T, e *env) {
+	s := e.store()
+	prev := nextID(t, s)
+	if prev < 1 {
+		t.Errorf("first NextID = %d, want a positive id (0 reads as \"no job\")", prev)
+	}
+	for range 200 {
+		id := nextID(t, s)
+		if id <= prev {
+			t.Fatalf("NextID = %d after %d: ids must strictly increase", id, prev)
+		}
+		prev = id
+		// Use some of the ids: stored jobs must not make the counter
+		// repeat or go back either.
+		if id%3 == 0 {
+			create(t, s, minimalJob(id, "alice", api.Pending))
+		}
+	}
+}
+
+func testNextIDConcurrent(t *testing.T, e *env) {
+	s := e.store()
+	const workers, each = 16, 25
+	got := make([][]int64, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for range each {
+				id, err := s.NextID(t.Context())
+				if err != nil {
+					t.Errorf("NextID: %v", err)
+					return
+				}
+				got[w] = append(got[w], id)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for w, list := range got {
+		if !slices.IsSorted(list) {
+			t.Errorf("worker %d got ids out of order: %v", w, list)
+		}
+		for _, id := range list {
+			if seen[id] {
+				t.Errorf("NextID handed out %d twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != workers*each && !t.Failed() {
+		t.Errorf("got %d distinct ids, want %d", len(seen), workers*each)
+	}
+}
+
+func testNextIDAfterReopen(t *testing.T, e *env) {
+	var last int64
+	for round := range 3 {
+		s, closeStore := e.openClosable()
+		id := nextID(t, s)
+		if id <= last {
+			t.Fatalf("round %d: NextID = %d after reopening; %d was handed out before", round, id, last)
+		}
+		create(t, s, minimalJob(id, "alice", api.Pending))
+		// Reserved and never used: must not come back either.
+		for range 5 {
+			last = nextID(t, s)
+		}
+		closeStore()
+	}
+}
+
+func testRoundTrip(t *testing.T, e *env) {
+	want := fullJob(1)
+	if unset := unsetFields("Job", reflect.ValueOf(*want)); len(unset) > 0 {
+		t.Fatalf("storetest's fullJob leaves fields unset, so their round trip is not tested; set them: %v", unset)
+	}
+	s := e.store()
+	want.ID = nextID(t, s)
+	create(t, s, want)
+	checkJob(t, "Job", get(t, s, want.ID), want)
+
+	jobs := list(t, s, store.Query{IDs: []int64{want.ID}})
+	checkIDs(t, "Jobs by id", jobs, []int64{want.ID})
+	if len(jobs) == 1 {
+		checkJob(t, "Jobs", jobs[0], want)
+	}
+}
+
+func testMinimalJob(t *testing.T, e *env) {
+	s := e.store()
+	want := minimalJob(nextID(t, s), "bob", api.Pending)
+	create(t, s, want)
+	got := get(t, s, want.ID)
+	checkJob(t, "Job", got, want)
+	if got.Run != nil {
+		t.Errorf("Run = %+v, want nil: the job was never resolved", got.Run)
+	}
+	if !got.Started.IsZero() || !got.Ended.IsZero() {
+		t.Errorf("Started, Ended = %v, %v, want zero times", got.Started, got.Ended)
+	}
+}
+
+// testExitCode: nil means "has not exited", 0 means success; a store must
+// not turn one into the other.
+func testExitCode(t *testing.T, e *env) {
+	s := e.store()
+	zero, one := 0, 1
+	for _, code := range []*int{nil, &zero, &one} {
+		j := minimalJob(nextID(t, s), "alice", api.Done)
+		j.ExitCode = code
+		create(t, s, j)
+		got := get(t, s, j.ID)
+		switch {
+		case code == nil && got.ExitCode != nil:
+			t.Errorf("ExitCode nil came back as %d", *got.ExitCode)
+		case code != nil && got.ExitCode == nil:
+			t.Errorf("ExitCode %d came back nil", *code)
+		case code != nil && *got.ExitCode != *code:
+			t.Errorf("ExitCode %d came back as %d", *code, *got.ExitCode)
+		}
+	}
+}
+
+func testCreateExists(t *testing.T, e *env) {
+	s := e.store()
+	first := minimalJob(nextID(t, s), "alice", api.Pending)
+	create(t, s, first)
+	second := fullJob(first.ID)
+	err := s.CreateJob(t.Context(), second)
+	if !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateJob of a taken id = %v, want store.ErrExists", err)
+	}
+	checkJob(t, "Job after the refused CreateJob", get(t, s, first.ID), first)
+	if n := nextID(t, s); n <= first.ID {
+		t.Errorf("NextID = %d after job %d exists", n, first.ID)
+	}
+}
+
+func testJobNotFound(t *testing.T, e *env) {
+	s := e.store()
+	id := nextID(t, s) // reserved, never created
+	create(t, s, minimalJob(nextID(t, s), "alice", api.Pending))
+	for _, id := range []int64{id, id + 1000, 0, -1} {
+		j, err := s.Job(t.Context(), id)
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Job(%d) = %v, %v; want store.ErrNotFound", id, j, err)
+		}
+	}
+}
+
+// queryFixture stores jobs of several users in every state, created in an
+// order other than their ids', and returns them sorted by id.
+func queryFixture(t *testing.T, s store.Store) []*api.Job {
+	t.Helper()
+	users := []string{"alice", "bob", "carol"}
+	var jobs []*api.Job
+	for i := range 40 {
+		j := minimalJob(nextID(t, s), users[i%len(users)], api.States[i%len(api.States)])
+		j.Project = fmt.Sprintf("p%d", i%4)
+		jobs = append(jobs, j)
+	}
+	// Even positions backwards, then odd positions forwards.
+	var order []*api.Job
+	for i := len(jobs) - 2; i >= 0; i -= 2 {
+		order = append(order, jobs[i])
+	}
+	for i := 1; i < len(jobs); i += 2 {
+		order = append(order, jobs[i])
+	}
+	for _, j := range order {
+		create(t, s, j)
+	}
+	return jobs
+}
+
+// match is the reference implementation of Query.
+func match(q store.Query, j *api.Job) bool {
+	return (len(q.IDs) == 0 || slices.Contains(q.IDs, j.ID)) &&
+		(len(q.Users) == 0 || slices.Contains(q.Users, j.User)) &&
+		(len(q.States) == 0 || slices.Contains(q.States, j.State))
+}
+
+func expect(q store.Query, jobs []*api.Job) []int64 {
+	out := []int64{}
+	for _, j := range jobs {
+		if q.Limit > 0 && len(out) == q.Limit {
+			break
+		}
+		if match(q, j) {
+			out = append(out, j.ID)
+		}
+	}
+	return out
+}
+
+func testJobsQuery(t *testing.T, e *env) {
+	s := e.store()
+	jobs := queryFixture(t, s)
+	id := func(i int) int64 { return jobs[i].ID }
+	unknown := jobs[len(jobs)-1].ID + 1000
+
+	queries := []struct {
+		name string
+		q    store.Query
+		none bool // the query matches no job
+	}{
+		{name: "all", q: store.Query{}},
+		{name: "empty lists select everything", q: store.Query{IDs: []int64{}, Users: []string{}, States: []api.State{}}},
+		{name: "one id", q: store.Query{IDs: []int64{id(5)}}},
+		{name: "ids unordered, repeated, unknown", q: store.Query{IDs: []int64{id(7), id(2), id(7), unknown, id(30)}}},
+		{name: "unknown id", q: store.Query{IDs: []int64{unknown}}, none: true},
+		{name: "one user", q: store.Query{Users: []string{"alice"}}},
+		{name: "two users", q: store.Query{Users: []string{"carol", "alice"}}},
+		{name: "unknown user", q: store.Query{Users: []string{"mallory"}}, none: true},
+		{name: "pending", q: store.Query{States: []api.State{api.Pending}}},
+		{name: "running or suspended", q: store.Query{States: []api.State{api.Running, api.Suspended}}},
+		{name: "every finished state", q: store.Query{States: []api.State{api.Done, api.Failed, api.Killed, api.Cancelled, api.Rejected, api.Archived}}},
+		{name: "user and states", q: store.Query{Users: []string{"bob"}, States: []api.State{api.Pending, api.Running, api.Done}}},
+		{name: "users and state", q: store.Query{Users: []string{"alice", "bob"}, States: []api.State{api.Held}}},
+		{name: "unknown user and a state", q: store.Query{Users: []string{"mallory"}, States: []api.State{api.Pending}}, none: true},
+		{name: "ids and user", q: store.Query{IDs: []int64{id(0), id(1), id(2), id(3), id(4), id(5)}, Users: []string{"bob"}}},
+		{name: "ids, users and states", q: store.Query{IDs: []int64{id(0), id(10), id(11), id(13), id(20), id(21)}, Users: []string{"alice", "bob"}, States: []api.State{api.Pending, api.Held}}},
+		{name: "limit", q: store.Query{Limit: 5}},
+		{name: "limit 1", q: store.Query{Limit: 1}},
+		{name: "limit with states", q: store.Query{States: []api.State{api.Done, api.Failed}, Limit: 3}},
+		{name: "limit with user", q: store.Query{Users: []string{"carol"}, Limit: 4}},
+		{name: "limit above the count", q: store.Query{Users: []string{"bob"}, Limit: 1000}},
+	}
+	for _, tt := range queries {
+		want := expect(tt.q, jobs)
+		if (len(want) == 0) != tt.none {
+			t.Fatalf("%s: the fixture matches %d jobs; fix the test case", tt.name, len(want))
+		}
+		checkIDs(t, tt.name, list(t, s, tt.q), want)
+	}
+
+	// The jobs come back whole, not just their ids.
+	all := list(t, s, store.Query{})
+	for i := range min(len(all), len(jobs)) {
+		checkJob(t, "Jobs", all[i], jobs[i])
+	}
+}
+
+// testJobsManyIDs: the scheduler asks for the jobs a dependency list
+// names; a long list must not hit a limit of the query language.
+func testJobsManyIDs(t *testing.T, e *env) {
+	s := e.store()
+	jobs := queryFixture(t, s)
+	// 40,000 unknown ids around every other stored one.
+	var q store.Query
+	last := jobs[len(jobs)-1].ID
+	for i := range int64(40000) {
+		q.IDs = append(q.IDs, last+1+i)
+		if i%2 == 0 && int(i) < len(jobs) {
+			q.IDs = append(q.IDs, jobs[i].ID)
+		}
+	}
+	checkIDs(t, "40,020 ids", list(t, s, q), expect(q, jobs))
+	q.States = []api.State{api.Pending}
+	checkIDs(t, "40,020 ids, pending", list(t, s, q), expect(q, jobs))
+}
+
+func testJobsEmpty(t *testing.T, e *env) {
+	s := e.store()
+	nextID(t, s)
+	if jobs := list(t, s, store.Query{}); len(jobs) != 0 {
+		t.Errorf("Jobs of an empty store = %v, want none", ids(jobs))
+	}
+	if jobs := list(t, s, store.Query{States: []api.State{api.Pending}}); len(jobs) != 0 {
+		t.Errorf("Jobs(pending) of an empty store = %v, want none", ids(jobs))
+	}
+}
+
+func testUpdateSeesCurrent(t *testing.T, e *env) {
+	s := e.store()
+	want := fullJob(nextID(t, s))
+	create(t, s, want)
+
+	calls := 0
+	got, err := s.UpdateJob(t.Context(), want.ID, func(j *api.Job) error {
+		calls++
+		checkJob(t, "fn's job", j, want)
+		j.State = api.Running
+		j.Reason = api.Reason{}
+		j.Node = "node-7"
+		j.Run.Mounts = append(j.Run.Mounts, api.Mount{Source: "/scratch", Target: "/scratch"})
+		j.Spec.Env["ADDED"] = "yes"
+		j.ExitCode = nil
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateJob: %v", err)
+	}
+	if calls != 1 {
+		t.Errorf("fn called %d times, want once", calls)
+	}
+	want.State, want.Reason, want.Node, want.ExitCode = api.Running, api.Reason{}, "node-7", nil
+	want.Run.Mounts = append(want.Run.Mounts, api.Mount{Source: "/scratch", Target: "/scratch"})
+	want.Spec.Env["ADDED"] = "yes"
+	checkJob(t, "UpdateJob's result", got, want)
+	checkJob(t, "Job after UpdateJob", get(t, s, want.ID), want)
+
+	// The next update starts from the stored change.
+	if _, err := s.UpdateJob(t.Context(), want.ID, func(j *api.Job) error {
+		checkJob(t, "second fn's job", j, want)
+		return nil
+	}); err != nil {
+		t.Fatalf("second UpdateJob: %v", err)
+	}
+}
+
+func testUpdateMovesBetweenStates(t *testing.T, e *env) {
+	s := e.store()
+	a := minimalJob(nextID(t, s), "alice", api.Pending)
+	b := minimalJob(nextID(t, s), "alice", api.Pending)
+	c := minimalJob(nextID(t, s), "bob", api.Pending)
+	for _, j := range []*api.Job{a, b, c} {
+		create(t, s, j)
+	}
+	pending := store.Query{States: []api.State{api.Pending}}
+	running := store.Query{States: []api.State{api.Running}}
+	aliceRunning := store.Query{Users: []string{"alice"}, States: []api.State{api.Running}}
+
+	if _, err := s.UpdateJob(t.Context(), b.ID, func(j *api.Job) error {
+		j.State = api.Running
+		return nil
+	}); err != nil {
+		t.Fatalf("UpdateJob: %v", err)
+	}
+	checkIDs(t, "pending after b started", list(t, s, pending), []int64{a.ID, c.ID})
+	checkIDs(t, "running after b started", list(t, s, running), []int64{b.ID})
+	checkIDs(t, "alice's running after b started", list(t, s, aliceRunning), []int64{b.ID})
+
+	if _, err := s.UpdateJob(t.Context(), b.ID, func(j *api.Job) error {
+		j.State = api.Done
+		return nil
+	}); err != nil {
+		t.Fatalf("UpdateJob: %v", err)
+	}
+	checkIDs(t, "running after b finished", list(t, s, running), nil)
+	checkIDs(t, "done after b finished", list(t, s, store.Query{States: []api.State{api.Done}}), []int64{b.ID})
+	checkIDs(t, "alice's after b finished", list(t, s, store.Query{Users: []string{"alice"}}), []int64{a.ID, b.ID})
+}
+
+type fnError struct{ id int64 }
+
+func (e *fnError) Error() string { return fmt.Sprintf("job %d: not in a state that allows this", e.id) }
+
+func testUpdateFnError(t *testing.T, e *env) {
+	s := e.store()
+	want := fullJob(nextID(t, s))
+	want.State = api.Pending
+	create(t, s, want)
+
+	boom := &fnError{want.ID}
+	got, err := s.UpdateJob(t.Context(), want.ID, func(j *api.Job) error {
+		scribble(j) // changes made before the error must not be written
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("UpdateJob = %v, want fn's error %v", err, boom)
+	}
+	if got != nil {
+		t.Errorf("UpdateJob returned job %+v with the error, want nil", got)
+	}
+	checkJob(t, "Job after a failed update", get(t, s, want.ID), want)
+	checkIDs(t, "pending after a failed update", list(t, s, store.Query{States: []api.State{api.Pending}}), []int64{want.ID})
+	checkIDs(t, "archived after a failed update", list(t, s, store.Query{States: []api.State{api.Archived}}), nil)
+}
+
+func testUpdateNotFound(t *testing.T, e *env) {
+	s := e.store()
+	reserved := nextID(t, s)
+	called := false
+	_, err := s.UpdateJob(t.Context(), reserved, func(j *api.Job) error {
+		called = true
+		return nil
+	})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateJob of an unknown id = %v, want store.ErrNotFound", err)
+	}
+	if called {
+		t.Error("UpdateJob called fn for a job that does not exist")
+	}
+	if _, err := s.Job(t.Context(), reserved); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Job(%d) after UpdateJob of the unknown id = %v, want store.ErrNotFound", reserved, err)
+	}
+}
+
+// testUpdateConcurrent: the watcher, the scheduler and API calls update
+// the same job at once; no update may be lost.
+func testUpdateConcurrent(t *testing.T, e *env) {
+	s := e.store()
+	a := minimalJob(nextID(t, s), "alice", api.Running)
+	b := minimalJob(nextID(t, s), "bob", api.Running)
+	create(t, s, a)
+	create(t, s, b)
+
+	const workers, each = 8, 50
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				id := a.ID
+				if (w+i)%2 == 1 {
+					id = b.ID
+				}
+				got, err := s.UpdateJob(t.Context(), id, func(j *api.Job) error {
+					j.Attempt++
+					j.Usage.CPUSeconds += 0.5
+					j.Groups = append(j.Groups, w)
+					return nil
+				})
+				if err != nil {
+					t.Errorf("UpdateJob(%d): %v", id, err)
+					return
+				}
+				if got.ID != id {
+					t.Errorf("UpdateJob(%d) returned job %d", id, got.ID)
+				}
+			}
+		})
+		// Readers alongside the writers.
+		wg.Go(func() {
+			for range each / 5 {
+				if _, err := s.Job(t.Context(), a.ID); err != nil {
+					t.Errorf("Job: %v", err)
+					return
+				}
+				if _, err := s.Jobs(t.Context(), store.Query{States: []api.State{api.Running}}); err != nil {
+					t.Errorf("Jobs: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	total := 0
+	for _, id := range []int64{a.ID, b.ID} {
+		j := get(t, s, id)
+		if j.Attempt != len(j.Groups) || float64(j.Attempt)*0.5 != j.Usage.CPUSeconds {
+			t.Errorf("job %d: Attempt %d, %d groups, %v cpu·s: the fields of one update were not written together",
+				id, j.Attempt, len(j.Groups), j.Usage.CPUSeconds)
+		}
+		total += j.Attempt
+	}
+	if total != workers*each {
+		t.Errorf("%d increments stored, want %d: concurrent updates were lost", total, workers*each)
+	}
+}
+
+func testDurability(t *testing.T, e *env) {
+	s, closeStore := e.openClosable()
+	full := fullJob(nextID(t, s))
+	created := minimalJob(nextID(t, s), "bob", api.Pending)
+	reserved := nextID(t, s)
+	create(t, s, full)
+	create(t, s, created)
+	if _, err := s.UpdateJob(t.Context(), full.ID, func(j *api.Job) error {
+		j.Attempt = 7
+		j.State = api.Failed
+		return nil
+	}); err != nil {
+		t.Fatalf("UpdateJob: %v", err)
+	}
+	full.Attempt, full.State = 7, api.Failed
+	closeStore()
+
+	for round := range 2 {
+		s, closeStore := e.openClosable()
+		what := fmt.Sprintf("after reopening (%d)", round+1)
+		checkJob(t, "Job "+what, get(t, s, full.ID), full)
+		checkJob(t, "Job "+what, get(t, s, created.ID), created)
+		if _, err := s.Job(t.Context(), reserved); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Job(%d) of a reserved, unused id %s = %v, want store.ErrNotFound", reserved, what, err)
+		}
+		checkIDs(t, "Jobs "+what, list(t, s, store.Query{}), []int64{full.ID, created.ID})
+		checkIDs(t, "Jobs(failed) "+what, list(t, s, store.Query{States: []api.State{api.Failed}}), []int64{full.ID})
+		if id := nextID(t, s); id <= reserved {
+			t.Errorf("NextID %s = %d, want more than %d", what, id, reserved)
+		} else {
+			reserved = id
+		}
+		closeStore()
+	}
+}
+
+func testCopies(t *testing.T, e *env) {
+	s := e.store()
+	id := nextID(t, s)
+	given := fullJob(id)
+	create(t, s, given)
+	scribble(given)
+	want := fullJob(id)
+	checkJob(t, "Job after the caller changed the job it gave CreateJob", get(t, s, id), want)
+
+	scribble(get(t, s, id))
+	checkJob(t, "Job after the caller changed what Job returned", get(t, s, id), want)
+
+	for _, j := range list(t, s, store.Query{}) {
+		scribble(j)
+	}
+	checkJob(t, "Job after the caller changed what Jobs returned", get(t, s, id), want)
+
+	var kept *api.Job
+	got, err := s.UpdateJob(t.Context(), id, func(j *api.Job) error {
+		kept = j
+		j.Attempt++
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateJob: %v", err)
+	}
+	want.Attempt++
+	scribble(got)
+	scribble(kept)
+	checkJob(t, "Job after the caller changed what UpdateJob returned and what fn got", get(t, s, id), want)
+
+	// Two reads are two copies.
+	a, b := get(t, s, id), get(t, s, id)
+	scribble(a)
+	checkJob(t, "second of two reads after the first was changed", b, want)
+}
+
+// testSharedData: two stores open on the same data at once, as several
+// godockerd share one database, hand out distinct ids and lose no update.
+func testSharedData(t *testing.T, e *env) {
+	s1, close1 := e.openClosable()
+	s2 := e.store()
+	stores := []store.Store{s1, s2}
+
+	j := minimalJob(nextID(t, s1), "alice", api.Running)
+	create(t, s1, j)
+	checkJob(t, "Job through the other store", get(t, s2, j.ID), j)
+
+	const workers, each = 4, 20
+	var (
+		mu   sync.Mutex
+		seen = map[int64]bool{}
+		wg   sync.WaitGroup
+	)
+	for w := range 2 * workers {
+		s := stores[w%2]
+		wg.Go(func() {
+			for range each {
+				id, err := s.NextID(t.Context())
+				if err != nil {
+					t.Errorf("NextID: %v", err)
+					return
+				}
+				mu.Lock()
+				if seen[id] {
+					t.Errorf("id %d handed out twice", id)
+				}
+				seen[id] = true
+				mu.Unlock()
+				if _, err := s.UpdateJob(t.Context(), j.ID, func(j *api.Job) error {
+					j.Attempt++
+					return nil
+				}); err != nil {
+					t.Errorf("UpdateJob: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, s := range stores {
+		if got := get(t, s, j.ID).Attempt; got != 2*workers*each {
+			t.Errorf("store %d: Attempt = %d, want %d: updates through two stores were lost", i+1, got, 2*workers*each)
+		}
+	}
+
+	close1()
+	if _, err := s2.UpdateJob(t.Context(), j.ID, func(j *api.Job) error { return nil }); err != nil {
+		t.Errorf("UpdateJob after the other store closed: %v", err)
+	}
+}
+
+// testCanceledContext: a request whose client went away stops, and a
+// method that failed changed nothing.
+func testCanceledContext(t *testing.T, e *env) {
+	s := e.store()
+	j := minimalJob(nextID(t, s), "alice", api.Pending)
+	create(t, s, j)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if id, err := s.NextID(ctx); err == nil {
+		t.Errorf("NextID with a canceled context = %d, want an error", id)
+	}
+	fresh := minimalJob(nextID(t, s), "alice", api.Pending)
+	if err := s.CreateJob(ctx, fresh); err == nil {
+		t.Error("CreateJob with a canceled context succeeded, want an error")
+	} else if _, err := s.Job(t.Context(), fresh.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Job(%d) after the failed CreateJob = %v, want store.ErrNotFound", fresh.ID, err)
+	}
+	if _, err := s.Job(ctx, j.ID); err == nil {
+		t.Error("Job with a canceled context succeeded, want an error")
+	}
+	if _, err := s.Jobs(ctx, store.Query{}); err == nil {
+		t.Error("Jobs with a canceled context succeeded, want an error")
+	}
+	if _, err := s.UpdateJob(ctx, j.ID, func(j *api.Job) error {
+		j.State = api.Running
+		return nil
+	}); err == nil {
+		t.Error("UpdateJob with a canceled context succeeded, want an error")
+	}
+	checkJob(t, "Job after the failed UpdateJob", get(t, s, j.ID), j)
+}
