@@ -138,7 +138,7 @@ func (s *Server) launch(ctx context.Context, ex executor.Executor, j *api.Job) {
 	if err := ex.Start(ctx, j, executor.Placement{Node: j.Node}); err != nil {
 		s.log.Warn("job could not start", "job", j.ID, "user", j.User, "err", err)
 		_ = ex.Remove(ctx, j)
-		s.finish(ctx, j, api.Failed, api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + err.Error()}, nil, time.Time{})
+		s.finish(ctx, j, api.Failed, api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + err.Error()}, nil, time.Time{}, time.Time{})
 		return
 	}
 	s.log.Info("job started", "job", j.ID, "user", j.User, "node", j.Node)
@@ -153,8 +153,10 @@ func (s *Server) launch(ctx context.Context, ex executor.Executor, j *api.Job) {
 }
 
 // finish records the end of a running job's current attempt, unless it
-// was recorded already. exit is the exit code if the container ran.
-func (s *Server) finish(ctx context.Context, run *api.Job, state api.State, reason api.Reason, exit *int, ended time.Time) {
+// was recorded already. exit is the exit code if the container ran;
+// started and ended are the container's times when the platform knows
+// them (zero: the time the job was marked running, and now).
+func (s *Server) finish(ctx context.Context, run *api.Job, state api.State, reason api.Reason, exit *int, started, ended time.Time) {
 	if ended.IsZero() {
 		ended = time.Now().UTC()
 	}
@@ -163,6 +165,9 @@ func (s *Server) finish(ctx context.Context, run *api.Job, state api.State, reas
 			return errSkip
 		}
 		j.State, j.Reason, j.ExitCode, j.Ended = state, reason, exit, ended.UTC()
+		if !started.IsZero() && !started.After(ended) {
+			j.Started = started.UTC()
+		}
 		if !j.Started.IsZero() && ended.After(j.Started) {
 			j.Usage.WallSeconds = ended.Sub(j.Started).Seconds()
 		}

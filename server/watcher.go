@@ -90,7 +90,7 @@ func (s *Server) check(ctx context.Context, ex executor.Executor, j *api.Job) {
 		s.collect(ctx, ex, j)
 	case executor.StateMissing, executor.StateCreated:
 		if j.Deleting {
-			s.finish(ctx, j, api.Killed, j.Reason, nil, time.Time{})
+			s.finish(ctx, j, api.Killed, j.Reason, nil, time.Time{}, time.Time{})
 			return
 		}
 		// Marked running, but its container was never (fully) started:
@@ -150,7 +150,7 @@ func (s *Server) collect(ctx context.Context, ex executor.Executor, j *api.Job) 
 	case code != 0:
 		state, reason = api.Failed, api.Reason{Code: api.ReasonExit, Message: fmt.Sprintf("exited with code %d", code)}
 	}
-	s.finish(ctx, j, state, reason, &code, st.FinishedAt)
+	s.finish(ctx, j, state, reason, &code, st.StartedAt, st.FinishedAt)
 	if err := ex.Remove(ctx, j); err != nil {
 		s.log.Warn("remove container", "job", j.ID, "err", err)
 	}
