@@ -136,7 +136,14 @@ func (s *Server) start(ctx context.Context, ex executor.Executor, planned *api.J
 // launch starts the container of a job the store says is running.
 func (s *Server) launch(ctx context.Context, ex executor.Executor, j *api.Job) {
 	if err := ex.Start(ctx, j, executor.Placement{Node: j.Node}); err != nil {
+		if ctx.Err() != nil {
+			// Shutting down: the job stays marked running, and the next
+			// start-up's reconciliation starts it.
+			return
+		}
 		s.log.Warn("job could not start", "job", j.ID, "user", j.User, "err", err)
+		ctx, cancel := bookkeeping(ctx)
+		defer cancel()
 		_ = ex.Remove(ctx, j)
 		s.finish(ctx, j, api.Failed, api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + err.Error()}, nil, time.Time{}, time.Time{})
 		return
@@ -183,6 +190,17 @@ func (s *Server) finish(ctx context.Context, run *api.Job, state api.State, reas
 	s.log.Info("job finished", "job", j.ID, "user", j.User, "state", j.State, "exit", fmtExit(exit), "reason", j.Reason.Message)
 	s.publish(api.EventFinished, j)
 	s.poke()
+}
+
+// bookkeepingTimeout bounds the recording of an event that already
+// happened (a job's end, a failed start) once the server is stopping.
+const bookkeepingTimeout = 30 * time.Second
+
+// bookkeeping returns a context for recording what already happened: it
+// outlives ctx (a shutdown must not leave a finished job unrecorded or
+// its container behind), within bookkeepingTimeout.
+func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 }
 
 func fmtExit(exit *int) string {

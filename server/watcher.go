@@ -138,6 +138,8 @@ func (s *Server) collect(ctx context.Context, ex executor.Executor, j *api.Job) 
 	if st.State != executor.StateExited {
 		return
 	}
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
 	code := st.ExitCode
 	state, reason := api.Done, api.Reason{}
 	switch {

@@ -1,0 +1,68 @@
+// Package cli implements GoDocker's Grid Engine style commands: gsub
+// (qsub), gstat (qstat) and gdel (qdel). Each command parses its command
+// line the way Grid Engine does, talks to godockerd through a Client, and
+// prints what Grid Engine prints, so that scripts and workflow managers
+// written for qsub/qstat/qdel work unchanged.
+//
+// The commands never say who the caller is: godockerd learns it from the
+// connection. Validation of the request and resolution of paths and
+// defaults against the site's configuration are the server's; the commands
+// only parse, send and print.
+//
+// Messages name the command by its GoDocker name (gsub, gstat, gdel) even
+// when it is run through a qsub/qstat/qdel symlink, so that the programs
+// behave identically under either name.
+package cli
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/client"
+)
+
+// Client is what the commands need from godockerd. *client.Client
+// satisfies it; tests use an in-memory fake.
+type Client interface {
+	Submit(ctx context.Context, spec api.Spec) (*api.Job, error)
+	Job(ctx context.Context, id int64) (*api.Job, error)
+	Jobs(ctx context.Context, q client.Query) ([]*api.Job, error)
+	Delete(ctx context.Context, id int64) (*api.DeleteResult, error)
+	Events(ctx context.Context, ids ...int64) (<-chan api.Event, error)
+	Whoami(ctx context.Context) (*api.Identity, error)
+}
+
+var _ Client = (*client.Client)(nil)
+
+// InterruptContext returns a context that is cancelled by the first
+// SIGINT or SIGTERM. After that signal the default handling is restored,
+// so a second Ctrl-C ends the program at once. gsub -sync y deletes the
+// job it waits for when its context is cancelled this way. Call stop to
+// release the signal handler.
+func InterruptContext(parent context.Context) (ctx context.Context, stop context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer signal.Stop(sigs)
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+		}
+	})
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+			cancel()
+		})
+	}
+}

@@ -1,0 +1,331 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/client"
+)
+
+const gstatUsage = `gstat [-u USER[,USER]|'*'] [-s p|r|s|h|z|a...] [--json]
+   gstat -j ID[,ID...] [--json]`
+
+const gstatDescription = `Shows jobs, as Grid Engine's qstat does. Without options: your pending,
+held, running and suspended jobs, in Grid Engine's columns; no jobs, no
+output. -j ID shows everything about a job, including why it waits.
+
+States: qw pending, hqw held, r running, s suspended, dr/ds being deleted,
+z finished (with -s z). Exit status: 0, or 1 when a job given to -j does not
+exist.`
+
+func gstatFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringSliceFlag{Name: "u", Usage: "jobs of `USER`[,USER...]; '*' for every user (default: yours)"},
+		&ucli.StringFlag{Name: "s", Usage: "states `LETTERS`: p pending (with held), r running, s suspended, h held, z finished, a = prsh"},
+		&ucli.StringFlag{Name: "j", Usage: "details of job `ID`[,ID...]"},
+		&ucli.BoolFlag{Name: "json", Usage: "print JSON (an array of jobs) instead"},
+		&ucli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show this help"},
+	}
+}
+
+// Gstat runs the gstat command with args (without the program name) and
+// returns its exit status.
+func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Writer) int {
+	const name = "gstat"
+	status := exitOK
+	app := newApp(name, gstatUsage, gstatDescription, gstatFlags(), stdout, stderr)
+	app.Action = func(cc *ucli.Context) error {
+		if cc.Bool("help") {
+			return ucli.ShowAppHelp(cc)
+		}
+		if cc.Args().Present() {
+			return usagef("unexpected argument %q", cc.Args().First())
+		}
+		if ids := cc.String("j"); ids != "" {
+			jobs, missing, err := detailJobs(ctx, c, ids)
+			if err != nil {
+				return err
+			}
+			if cc.Bool("json") {
+				if err := writeJSON(stdout, jobs); err != nil {
+					return err
+				}
+			} else {
+				for _, j := range jobs {
+					writeDetail(stdout, j)
+				}
+			}
+			if len(missing) > 0 {
+				fmt.Fprintf(stderr, "Following jobs do not exist: \n%s\n", strings.Join(missing, ", "))
+				status = exitFailure
+			}
+			return nil
+		}
+		states, err := parseStates(cc.String("s"))
+		if err != nil {
+			return err
+		}
+		jobs, err := c.Jobs(ctx, client.Query{Users: splitList(cc.StringSlice("u")), States: states})
+		if err != nil {
+			return err
+		}
+		if cc.Bool("json") {
+			return writeJSON(stdout, jobs)
+		}
+		writeTable(stdout, jobs)
+		return nil
+	}
+	if err := app.Run(append([]string{name}, args...)); err != nil {
+		return finish(name, stderr, err)
+	}
+	return status
+}
+
+func splitList(items []string) []string {
+	var out []string
+	for _, it := range items {
+		for _, s := range strings.FieldsFunc(it, func(r rune) bool { return r == ',' || r == ' ' }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func detailJobs(ctx context.Context, c Client, list string) (jobs []*api.Job, missing []string, err error) {
+	for _, s := range splitList([]string{list}) {
+		id, perr := strconv.ParseInt(s, 10, 64)
+		if perr != nil || id <= 0 {
+			missing = append(missing, s)
+			continue
+		}
+		j, err := c.Job(ctx, id)
+		switch {
+		case err == nil:
+			jobs = append(jobs, j)
+		case isNotFound(err):
+			missing = append(missing, s)
+		default:
+			return nil, nil, err
+		}
+	}
+	if jobs == nil {
+		jobs = []*api.Job{}
+	}
+	return jobs, missing, nil
+}
+
+// parseStates maps qstat's -s letters to job states. Default: everything
+// not finished.
+func parseStates(letters string) ([]api.State, error) {
+	if letters == "" {
+		letters = "a"
+	}
+	seen := map[api.State]bool{}
+	var out []api.State
+	add := func(ss ...api.State) {
+		for _, s := range ss {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	for _, l := range letters {
+		switch l {
+		case 'p':
+			add(api.Pending, api.Held)
+		case 'r':
+			add(api.Running)
+		case 's':
+			add(api.Suspended)
+		case 'h':
+			add(api.Held)
+		case 'z':
+			add(api.Done, api.Failed, api.Killed, api.Cancelled, api.Rejected, api.Archived)
+		case 'a':
+			add(api.Pending, api.Held, api.Running, api.Suspended)
+		default:
+			return nil, usagef("-s %s: unknown state letter %q (p r s h z a)", letters, l)
+		}
+	}
+	return out, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// stateLetters is the job's state as qstat prints it.
+func stateLetters(j *api.Job) string {
+	switch j.State {
+	case api.Pending:
+		return "qw"
+	case api.Held:
+		return "hqw"
+	case api.Running:
+		if j.Deleting {
+			return "dr"
+		}
+		return "r"
+	case api.Suspended:
+		if j.Deleting {
+			return "ds"
+		}
+		return "s"
+	}
+	return "z"
+}
+
+// priorityOf is qstat's normalised priority (0..1) of a job: 0.5 for the
+// default -p 0, higher for a higher -p.
+func priorityOf(j *api.Job) float64 {
+	p := 0.5 + float64(j.Spec.Priority)/2048
+	return min(max(p, 0), 1)
+}
+
+const tableHeader = "job-ID  prior   name       user         state submit/start at     queue                          slots ja-task-ID \n"
+
+// writeTable prints jobs as qstat does: nothing at all when there are
+// none, else a header, a line of dashes and one row per job.
+func writeTable(w io.Writer, jobs []*api.Job) {
+	if len(jobs) == 0 {
+		return
+	}
+	sort.Slice(jobs, func(a, b int) bool { return jobs[a].ID < jobs[b].ID })
+	io.WriteString(w, tableHeader)
+	io.WriteString(w, strings.Repeat("-", 113)+"\n")
+	for _, j := range jobs {
+		at, queue := j.Submitted, ""
+		if j.State.Active() || (j.State.Finished() && !j.Started.IsZero()) {
+			at = j.Started
+			queue = j.Executor + "@" + j.Node
+		}
+		fmt.Fprintf(w, "%7d %7.5f %-10.10s %-12.12s %-5.5s %s %-30.30s %5d %s\n",
+			j.ID, priorityOf(j), j.Name, j.User, stateLetters(j), at.Local().Format("01/02/2006 15:04:05"), queue, j.CPUs(), "")
+	}
+}
+
+// writeDetail prints one job as qstat -j does: 62 '=' then "key:" padded
+// to column 28 and the value, only keys that are set; then GoDocker's own.
+func writeDetail(w io.Writer, j *api.Job) {
+	io.WriteString(w, strings.Repeat("=", 62)+"\n")
+	kv := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%-28s%s\n", k+":", v)
+		}
+	}
+	ctime := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Local().Format("Mon Jan _2 15:04:05 2006")
+	}
+	id := strconv.FormatInt(j.ID, 10)
+	kv("job_number", id)
+	if j.Spec.Script != "" || len(j.Spec.Command) == 0 {
+		kv("exec_file", "job_scripts/"+id)
+	}
+	kv("submission_time", ctime(j.Submitted))
+	kv("owner", j.User)
+	kv("uid", strconv.Itoa(j.UID))
+	kv("group", j.Group)
+	kv("gid", strconv.Itoa(j.GID))
+	kv("sge_o_home", j.Spec.SubmitEnv["HOME"])
+	kv("sge_o_log_name", j.Spec.SubmitEnv["LOGNAME"])
+	kv("sge_o_path", j.Spec.SubmitEnv["PATH"])
+	kv("sge_o_shell", j.Spec.SubmitEnv["SHELL"])
+	kv("sge_o_workdir", j.Spec.SubmitDir)
+	kv("sge_o_host", j.Spec.SubmitHost)
+	kv("account", "sge")
+	if j.Spec.Cwd != "" {
+		kv("cwd", j.Spec.Cwd)
+	}
+	if j.Spec.Join {
+		kv("merge", "y")
+	} else {
+		kv("merge", "n")
+	}
+	kv("hard resource_list", resourceList(j))
+	kv("job_name", j.Name)
+	kv("stdout_path_list", "NONE:NONE:"+j.Stdout)
+	if !j.Spec.Join {
+		kv("stderr_path_list", "NONE:NONE:"+j.Stderr)
+	}
+	kv("env_list", envList(j.Spec.Env))
+	if len(j.Spec.Command) > 0 {
+		kv("job_args", strings.Join(j.Spec.Command, ","))
+	} else {
+		kv("job_args", strings.Join(j.Spec.Args, ","))
+		kv("script_file", j.Spec.ScriptName)
+	}
+	kv("project", j.Project)
+	// GoDocker's own keys.
+	kv("job_state", string(j.State))
+	kv("image", j.Spec.Image)
+	kv("job_dir", j.Dir)
+	kv("executor", j.Executor)
+	kv("node", j.Node)
+	kv("attempt", strconv.Itoa(j.Attempt))
+	kv("start_time", ctime(j.Started))
+	kv("end_time", ctime(j.Ended))
+	if j.ExitCode != nil {
+		kv("exit_status", strconv.Itoa(*j.ExitCode))
+	}
+	if u := usageLine(j); u != "" {
+		kv("usage    1", u)
+	}
+	switch {
+	case j.State == api.Pending || j.State == api.Held:
+		kv("scheduling info", j.Reason.Message)
+	case j.State == api.Failed || j.State == api.Killed || j.State == api.Rejected || j.State == api.Cancelled:
+		kv("error reason    1", j.Reason.Message)
+	case j.Deleting:
+		kv("deletion", j.Reason.Message)
+	}
+}
+
+func resourceList(j *api.Job) string {
+	var parts []string
+	if j.Spec.Walltime > 0 {
+		parts = append(parts, "h_rt="+strconv.FormatInt(j.Spec.Walltime, 10))
+	}
+	if j.Spec.Memory > 0 {
+		parts = append(parts, "mem="+api.FormatMemory(j.Spec.Memory))
+	}
+	parts = append(parts, "cpu="+strconv.Itoa(j.CPUs()))
+	return strings.Join(parts, ",")
+}
+
+func envList(env map[string]string) string {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + env[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+func usageLine(j *api.Job) string {
+	u := j.Usage
+	if u.WallSeconds == 0 && u.CPUSeconds == 0 && u.MaxMemory == 0 {
+		return ""
+	}
+	return fmt.Sprintf("wallclock=%s, cpu=%s, mem=%s, maxvmem=%s",
+		api.FormatWalltime(int64(u.WallSeconds)), api.FormatWalltime(int64(u.CPUSeconds)),
+		api.FormatMemory(u.Memory), api.FormatMemory(u.MaxMemory))
+}

@@ -1,0 +1,512 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/godocker/godocker/api"
+)
+
+// gsubFlags are qsub's options as GoDocker takes them. Single-dash long
+// names work as in Grid Engine (-cwd, -terse, -hold_jid): urfave/cli parses
+// with Go's flag package.
+func gsubFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringFlag{Name: "N", Usage: "job `name` (default: the script's file name, STDIN, or the command's)"},
+		&ucli.StringFlag{Name: "o", Usage: "stdout `path`, relative to the working directory; a directory gets NAME.oJOB_ID; $JOB_ID $JOB_NAME $USER $HOME are expanded"},
+		&ucli.StringFlag{Name: "e", Usage: "stderr `path`, as -o (NAME.eJOB_ID)"},
+		&ucli.StringFlag{Name: "j", Usage: "`y`: merge stderr into stdout (-e is ignored)"},
+		&ucli.BoolFlag{Name: "cwd", Usage: "run in the current directory (default: the job directory)"},
+		&ucli.StringFlag{Name: "wd", Usage: "run in `dir` (must be under your home or a mounted volume)"},
+		&ucli.StringSliceFlag{Name: "v", Usage: "export `VAR[=value]`[,...] to the job; a bare name takes your current value"},
+		&ucli.BoolFlag{Name: "V", Usage: "export your whole environment to the job"},
+		&ucli.StringSliceFlag{Name: "l", Usage: "resources `key=value`[,...]: h_rt, s_rt (walltime), h_vmem, s_vmem, h_rss, mem_free (memory per slot), mem (whole job), cpu/slots, image"},
+		&ucli.StringFlag{Name: "pe", Usage: "parallel environment: -pe `NAME N` grants N cpus (N-M: N)"},
+		&ucli.StringFlag{Name: "P", Usage: "`project` (default: default)"},
+		&ucli.IntFlag{Name: "p", Usage: "`priority` -1023..1024 (users may only lower it below 0)"},
+		&ucli.BoolFlag{Name: "h", Usage: "submit on hold (state hqw)"},
+		&ucli.BoolFlag{Name: "terse", Usage: "print only the job id"},
+		&ucli.StringFlag{Name: "sync", Usage: "`y`: wait for the job to end and exit with its exit code"},
+		&ucli.StringFlag{Name: "S", Usage: "interpreter `path` for the script (default: its #! line, else bash, else sh)"},
+		&ucli.StringFlag{Name: "b", Usage: "`y`: the arguments are a command to run as is, not a script"},
+		&ucli.StringFlag{Name: "C", Usage: "directive `prefix` (default #$; '' disables directives)"},
+		&ucli.StringFlag{Name: "image", Usage: "container `image` (must be allowed by the site)"},
+		&ucli.StringSliceFlag{Name: "volume", Usage: "mount the site volume `NAME[:ro]` (repeatable)"},
+		&ucli.BoolFlag{Name: "root", Usage: "run as root in the container (only for users the site allows)"},
+		&ucli.BoolFlag{Name: "help", Usage: "show this help"},
+	}
+}
+
+// valueFlags are the options that take a value, to find where the options
+// end and the script begins.
+var valueFlags = map[string]bool{
+	"N": true, "o": true, "e": true, "j": true, "wd": true, "v": true, "l": true, "pe": true,
+	"P": true, "p": true, "sync": true, "S": true, "b": true, "C": true, "image": true, "volume": true,
+}
+
+const gsubUsage = `gsub [options] [script [args...]]
+   gsub [options] -b y command [args...]`
+
+const gsubDescription = `Submits a batch job to GoDocker, as Grid Engine's qsub does. The job runs
+in a container, as you, with your home mounted, in its job directory
+(SHARED_DIR/USER/ID) unless -cwd or -wd say otherwise.
+
+The script comes from the file named, or from standard input when there is
+none or it is "-". Lines starting with #$ anywhere in the script are options
+too; the command line takes precedence over them.
+
+Prints: Your job ID ("NAME") has been submitted   (-terse: the id alone)
+Exit status: 0 submitted; 1 refused (the reason follows "Unable to run job:");
+2 bad command line or directive; 25 try again later; with -sync y the job's
+exit status.`
+
+// Gsub runs the gsub command with args (without the program name) and
+// returns its exit status.
+func Gsub(ctx context.Context, c Client, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	const name = "gsub"
+	app := newApp(name, gsubUsage, gsubDescription, gsubFlags(), stdout, stderr)
+	app.Action = func(cc *ucli.Context) error {
+		if cc.Bool("help") {
+			return ucli.ShowAppHelp(cc)
+		}
+		return nil
+	}
+	// The help is the only thing that needs urfave's own run.
+	for _, a := range args {
+		if a == "--help" || a == "-help" {
+			return finish(name, stderr, app.Run(append([]string{name}, "--help")))
+		}
+	}
+	req, err := parseGsub(args, stdin, os.Getenv, os.Environ)
+	if err != nil {
+		return finish(name, stderr, err)
+	}
+	job, err := c.Submit(ctx, req.spec)
+	if err != nil {
+		msg, status := explain(err)
+		fmt.Fprintf(stderr, "Unable to run job: %s\nExiting.\n", msg)
+		return status
+	}
+	if req.terse {
+		fmt.Fprintln(stdout, job.ID)
+	} else {
+		fmt.Fprintf(stdout, "Your job %d (%q) has been submitted\n", job.ID, job.Name)
+	}
+	if !req.sync {
+		return exitOK
+	}
+	return waitJob(ctx, c, job.ID, stdout, stderr)
+}
+
+// gsubRequest is a parsed gsub command line.
+type gsubRequest struct {
+	spec  api.Spec
+	terse bool
+	sync  bool
+}
+
+// parseGsub turns gsub's arguments (and the script's directives) into a
+// Spec. getenv and environ stand for the process environment.
+func parseGsub(args []string, stdin io.Reader, getenv func(string) string, environ func() []string) (*gsubRequest, error) {
+	args = joinPE(args)
+	opts, rest, err := splitOptions(args)
+	if err != nil {
+		return nil, err
+	}
+	cmdline, err := parseFlags(opts)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	binary := yes(cmdline, "b")
+
+	var script, scriptName string
+	var directives []string
+	if binary {
+		if len(rest) == 0 {
+			return nil, usagef("-b y needs a command to run")
+		}
+	} else {
+		var text []byte
+		if len(rest) == 0 || rest[0] == "-" {
+			scriptName = "STDIN"
+			text, err = io.ReadAll(io.LimitReader(stdin, 1<<24))
+			if err != nil {
+				return nil, fmt.Errorf("read the script from standard input: %w", err)
+			}
+			if len(rest) > 0 {
+				rest = rest[1:]
+			}
+		} else {
+			scriptName = rest[0]
+			text, err = os.ReadFile(scriptName)
+			if err != nil {
+				return nil, fmt.Errorf("read script: %w", err)
+			}
+			rest = rest[1:]
+		}
+		script = string(text)
+		prefix := "#$"
+		if given(cmdline, "C") {
+			prefix = str(cmdline, "C")
+		}
+		if prefix != "" {
+			directives, err = scanDirectives(script, prefix, filepath.Base(scriptName))
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	fs, err := parseFlags(append(directives, opts...))
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+
+	spec := api.Spec{ScriptName: scriptName, Script: script}
+	if binary {
+		spec.Script, spec.ScriptName, spec.Command = "", "", rest
+	} else {
+		spec.Args = rest
+	}
+	spec.Name = str(fs, "N")
+	if spec.Name == "" {
+		switch {
+		case binary:
+			spec.Name = filepath.Base(rest[0])
+		default:
+			spec.Name = filepath.Base(scriptName)
+		}
+	}
+	spec.Stdout, spec.Stderr = str(fs, "o"), str(fs, "e")
+	spec.Join = yes(fs, "j")
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("current directory: %w", err)
+	}
+	if fs.Lookup("cwd").Value.String() == "true" {
+		spec.Cwd = cwd
+	}
+	if wd := str(fs, "wd"); wd != "" {
+		if !filepath.IsAbs(wd) {
+			wd = filepath.Join(cwd, wd)
+		}
+		spec.Cwd = filepath.Clean(wd)
+	}
+	env := map[string]string{}
+	if fs.Lookup("V").Value.String() == "true" {
+		for _, kv := range environ() {
+			if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+				env[k] = v
+			}
+		}
+	}
+	for _, item := range slice(fs, "v") {
+		if k, v, ok := strings.Cut(item, "="); ok {
+			env[k] = v
+		} else {
+			env[item] = getenv(item)
+		}
+	}
+	if len(env) > 0 {
+		spec.Env = env
+	}
+	if pe := str(fs, "pe"); pe != "" {
+		n, err := peSlots(pe)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		spec.CPUs = n
+	}
+	if err := applyResources(&spec, slice(fs, "l")); err != nil {
+		return nil, usagef("%v", err)
+	}
+	spec.Project = str(fs, "P")
+	if p := str(fs, "p"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, usagef("-p %q: want an integer priority", p)
+		}
+		spec.Priority = n
+	}
+	spec.Hold = fs.Lookup("h").Value.String() == "true"
+	spec.Shell = str(fs, "S")
+	if img := str(fs, "image"); img != "" {
+		spec.Image = img
+	}
+	spec.Volumes = slice(fs, "volume")
+	spec.Root = fs.Lookup("root").Value.String() == "true"
+	spec.SubmitDir = cwd
+	spec.SubmitHost, _ = os.Hostname()
+	spec.SubmitEnv = map[string]string{}
+	for _, k := range []string{"HOME", "PATH", "LOGNAME", "USER", "SHELL"} {
+		if v := getenv(k); v != "" {
+			spec.SubmitEnv[k] = v
+		}
+	}
+	return &gsubRequest{spec: spec, terse: fs.Lookup("terse").Value.String() == "true", sync: yes(fs, "sync")}, nil
+}
+
+// joinPE rewrites Grid Engine's two-valued "-pe NAME N" into one value.
+func joinPE(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		if args[i] == "-pe" && i+2 < len(args) {
+			out = append(out, "-pe", args[i+1]+" "+args[i+2])
+			i += 2
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
+}
+
+// splitOptions separates the options from the script (or command) and its
+// arguments: the first word that is not an option or an option's value.
+func splitOptions(args []string) (opts, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return args[:i], args[i+1:], nil
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			return args[:i], args[i:], nil
+		}
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if valueFlags[name] {
+			if i+1 >= len(args) {
+				return nil, nil, usagef("option %s needs a value", a)
+			}
+			i++
+		}
+	}
+	return args, nil, nil
+}
+
+// parseFlags parses options alone (no script) with gsub's flags.
+func parseFlags(opts []string) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet("gsub", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, f := range gsubFlags() {
+		if err := f.Apply(fs); err != nil {
+			return nil, err
+		}
+	}
+	if err := fs.Parse(opts); err != nil {
+		return nil, cleanFlagError(err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected %q among the options", fs.Arg(0))
+	}
+	return fs, nil
+}
+
+func cleanFlagError(err error) error {
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return fmt.Errorf("unknown option %s", rest)
+	}
+	return errors.New(strings.Replace(msg, "flag", "option", 1))
+}
+
+type flagSet = flag.FlagSet
+
+func str(fs *flagSet, name string) string { return fs.Lookup(name).Value.String() }
+
+// given reports whether the option was on the command line.
+func given(fs *flagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}
+
+func yes(fs *flagSet, name string) bool {
+	switch strings.ToLower(str(fs, name)) {
+	case "y", "yes", "true":
+		return true
+	}
+	return false
+}
+
+func slice(fs *flagSet, name string) []string {
+	if v, ok := fs.Lookup(name).Value.(*ucli.StringSlice); ok {
+		return v.Value()
+	}
+	panic("gsub: option -" + name + " is not a list")
+}
+
+// scanDirectives collects the options of the script's directive lines:
+// every line starting in column 1 with prefix, anywhere in the file.
+// After the prefix, text after another '#' is a comment; words are split
+// on blanks and quotes stripped per word. A line with a bad option is an
+// error naming the line.
+func scanDirectives(script, prefix, file string) ([]string, error) {
+	var all []string
+	sc := bufio.NewScanner(strings.NewReader(script))
+	sc.Buffer(make([]byte, 64<<10), 1<<24)
+	for n := 1; sc.Scan(); n++ {
+		line, ok := strings.CutPrefix(sc.Text(), prefix)
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		var words []string
+		for _, w := range strings.Fields(line) {
+			if len(w) >= 2 && (w[0] == '"' || w[0] == '\'') && w[len(w)-1] == w[0] {
+				w = w[1 : len(w)-1]
+			}
+			words = append(words, w)
+		}
+		words = joinPE(words)
+		if _, err := parseFlags(words); err != nil {
+			return nil, usagef("%s:%d: %v in %s directive", file, n, err, prefix)
+		}
+		if err := checkDirective(words); err != nil {
+			return nil, usagef("%s:%d: %v in %s directive", file, n, err, prefix)
+		}
+		all = append(all, words...)
+	}
+	return all, nil
+}
+
+// checkDirective validates the values a directive line gives, so that a
+// bad one is reported with its line.
+func checkDirective(words []string) error {
+	fs, _ := parseFlags(words)
+	if pe := str(fs, "pe"); pe != "" {
+		if _, err := peSlots(pe); err != nil {
+			return err
+		}
+	}
+	var scratch api.Spec
+	return applyResources(&scratch, slice(fs, "l"))
+}
+
+// peSlots reads "NAME N" (or N-M, N-) as a number of cpus.
+func peSlots(pe string) (int, error) {
+	name, n, ok := strings.Cut(pe, " ")
+	if !ok || name == "" {
+		return 0, fmt.Errorf("-pe %q: want -pe NAME SLOTS, e.g. -pe smp 4", pe)
+	}
+	lo, _, _ := strings.Cut(n, "-")
+	v, err := strconv.Atoi(lo)
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("-pe %s %s: want a number of slots of 1 or more", name, n)
+	}
+	return v, nil
+}
+
+// applyResources reads -l key=value items into spec. Per-slot memory
+// (h_vmem and friends, as in Grid Engine) is multiplied by the slots,
+// which may be set by -pe before or after.
+func applyResources(spec *api.Spec, items []string) error {
+	var perSlot int64
+	for _, it := range items {
+		k, v, ok := strings.Cut(it, "=")
+		if !ok || v == "" {
+			return fmt.Errorf("-l %q: want key=value", it)
+		}
+		switch k {
+		case "h_rt", "s_rt":
+			s, err := api.ParseWalltime(v)
+			if err != nil {
+				return fmt.Errorf("-l %s: %v", k, err)
+			}
+			spec.Walltime = s
+		case "h_vmem", "s_vmem", "h_rss", "mem_free", "virtual_free":
+			m, err := api.ParseMemory(v)
+			if err != nil {
+				return fmt.Errorf("-l %s: %v", k, err)
+			}
+			perSlot = m
+		case "mem", "memory":
+			m, err := api.ParseMemory(v)
+			if err != nil {
+				return fmt.Errorf("-l %s: %v", k, err)
+			}
+			spec.Memory, perSlot = m, 0
+		case "cpu", "cpus", "slots":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("-l %s=%s: want a number of cpus of 1 or more", k, v)
+			}
+			spec.CPUs = n
+		case "image":
+			spec.Image = v
+		default:
+			return fmt.Errorf("-l %s: unknown resource; known: h_rt s_rt h_vmem s_vmem h_rss mem_free mem cpu slots image", k)
+		}
+	}
+	if perSlot > 0 {
+		spec.Memory = perSlot * int64(max(spec.CPUs, 1))
+	}
+	return nil
+}
+
+// syncPoll is how often gsub -sync y asks for the job's state in case an
+// event was missed.
+const syncPoll = 5 * time.Second
+
+// waitJob waits for the job to end (gsub -sync y), prints Grid Engine's
+// line and returns the job's exit status. Interrupted, it deletes the job.
+func waitJob(ctx context.Context, c Client, id int64, stdout, stderr io.Writer) int {
+	events, err := c.Events(ctx, id)
+	if err != nil && ctx.Err() == nil {
+		msg, status := explain(err)
+		fmt.Fprintf(stderr, "gsub: cannot follow job %d: %s\n", id, msg)
+		return status
+	}
+	// Events wake the loop; the ticker covers a stream that broke.
+	tick := time.NewTicker(syncPoll)
+	defer tick.Stop()
+	for {
+		j, err := c.Job(context.WithoutCancel(ctx), id)
+		if err != nil {
+			msg, status := explain(err)
+			fmt.Fprintf(stderr, "gsub: job %d: %s\n", id, msg)
+			return status
+		}
+		if j.State.Finished() {
+			code := exitFailure
+			if j.ExitCode != nil && (j.State == api.Done || j.State == api.Failed) {
+				code = *j.ExitCode
+			}
+			if j.ExitCode != nil {
+				fmt.Fprintf(stdout, "Job %d exited with exit code %d.\n", id, *j.ExitCode)
+			} else {
+				fmt.Fprintf(stdout, "Job %d was %s: %s\n", id, j.State, j.Reason.Message)
+			}
+			return code
+		}
+		select {
+		case <-ctx.Done():
+			if _, err := c.Delete(context.WithoutCancel(ctx), id); err == nil {
+				fmt.Fprintf(stderr, "gsub: interrupted: job %d deleted\n", id)
+			}
+			return exitSignal
+		case <-tick.C:
+		case _, ok := <-events:
+			if !ok {
+				// The stream ended (a server restart): follow it again,
+				// or rely on the ticker until it is back.
+				if events, _ = c.Events(ctx, id); events == nil {
+					events = make(chan api.Event)
+				}
+			}
+		}
+	}
+}
