@@ -47,7 +47,7 @@ func TestPlan(t *testing.T) {
 			Snapshot{Pending: []*api.Job{job(5, 1, gib)}, Running: []*api.Job{running(4, "n1", 4, gib)}, Nodes: []Node{n1}},
 			"5:Resources"},
 		{"memory counts as well as cpus",
-			Snapshot{Pending: []*api.Job{job(1, 1, 6 * gib), job(2, 1, 6 * gib)}, Nodes: []Node{n1}},
+			Snapshot{Pending: []*api.Job{job(1, 1, 6*gib), job(2, 1, 6*gib)}, Nodes: []Node{n1}},
 			"1@n1 2:Resources"},
 		{"a big job does not block a small one",
 			Snapshot{Pending: []*api.Job{job(1, 4, gib), job(2, 1, gib)}, Running: []*api.Job{running(9, "n1", 2, gib)}, Nodes: []Node{n1}},
