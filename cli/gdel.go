@@ -88,7 +88,12 @@ func Gdel(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 				ids = append(ids, strconv.FormatInt(j.ID, 10))
 			}
 		}
+		seen := map[string]bool{}
 		for _, s := range ids {
+			if seen[s] {
+				continue
+			}
+			seen[s] = true
 			if !deleteOne(ctx, c, me.User, s, stdout) {
 				status = exitFailure
 			}

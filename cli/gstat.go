@@ -258,8 +258,10 @@ func writeDetail(w io.Writer, j *api.Job) {
 	}
 	kv("hard resource_list", resourceList(j))
 	kv("job_name", j.Name)
-	kv("stdout_path_list", "NONE:NONE:"+j.Stdout)
-	if !j.Spec.Join {
+	if j.Stdout != "" {
+		kv("stdout_path_list", "NONE:NONE:"+j.Stdout)
+	}
+	if j.Stderr != "" && !j.Spec.Join {
 		kv("stderr_path_list", "NONE:NONE:"+j.Stderr)
 	}
 	kv("env_list", envList(j.Spec.Env))

@@ -34,7 +34,7 @@ func gsubFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "l", Usage: "resources `key=value`[,...]: h_rt, s_rt (walltime), h_vmem, s_vmem, h_rss, mem_free (memory per slot), mem (whole job), cpu/slots, image"},
 		&ucli.StringFlag{Name: "pe", Usage: "parallel environment: -pe `NAME N` grants N cpus (N-M: N)"},
 		&ucli.StringFlag{Name: "P", Usage: "`project` (default: default)"},
-		&ucli.IntFlag{Name: "p", Usage: "`priority` -1023..1024 (users may only lower it below 0)"},
+		&ucli.StringFlag{Name: "p", Usage: "`priority` -1023..1024 (users may only lower it below 0)"},
 		&ucli.BoolFlag{Name: "h", Usage: "submit on hold (state hqw)"},
 		&ucli.BoolFlag{Name: "terse", Usage: "print only the job id"},
 		&ucli.StringFlag{Name: "sync", Usage: "`y`: wait for the job to end and exit with its exit code"},

@@ -1,0 +1,501 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/client"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func TestMain(m *testing.M) {
+	time.Local = time.UTC // the golden files are in UTC
+	os.Exit(m.Run())
+}
+
+// fake is an in-memory godockerd for the commands' tests: their subject is
+// parsing and printing, not the server.
+type fake struct {
+	mu      sync.Mutex
+	me      string
+	jobs    map[int64]*api.Job
+	next    int64
+	specs   []api.Spec
+	deleted []int64
+	submitE error
+	events  chan api.Event
+}
+
+func newFake(me string, jobs ...*api.Job) *fake {
+	f := &fake{me: me, jobs: map[int64]*api.Job{}, next: 100}
+	for _, j := range jobs {
+		f.jobs[j.ID] = j
+	}
+	return f
+}
+
+func (f *fake) Submit(_ context.Context, spec api.Spec) (*api.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.submitE != nil {
+		return nil, f.submitE
+	}
+	f.specs = append(f.specs, spec)
+	f.next++
+	j := &api.Job{ID: f.next, Name: spec.Name, User: f.me, State: api.Pending, Spec: spec}
+	f.jobs[j.ID] = j
+	return j.Clone(), nil
+}
+
+func (f *fake) Job(_ context.Context, id int64) (*api.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j, ok := f.jobs[id]
+	if !ok {
+		return nil, api.NotFound(fmt.Sprintf("job %d does not exist", id))
+	}
+	return j.Clone(), nil
+}
+
+func (f *fake) Jobs(_ context.Context, q client.Query) ([]*api.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*api.Job
+	for _, j := range f.jobs {
+		users := q.Users
+		if len(users) == 0 {
+			users = []string{f.me}
+		}
+		if !slices.Contains(users, "*") && !slices.Contains(users, j.User) {
+			continue
+		}
+		if len(q.States) > 0 && !slices.Contains(q.States, j.State) {
+			continue
+		}
+		out = append(out, j.Clone())
+	}
+	slices.SortFunc(out, func(a, b *api.Job) int { return int(a.ID - b.ID) })
+	return out, nil
+}
+
+func (f *fake) Delete(_ context.Context, id int64) (*api.DeleteResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j, ok := f.jobs[id]
+	switch {
+	case !ok:
+		return nil, api.NotFound("no such job")
+	case j.User != f.me:
+		return nil, api.Denied("not yours")
+	case j.State.Finished():
+		return nil, api.Conflict("finished")
+	}
+	f.deleted = append(f.deleted, id)
+	if j.State.Active() {
+		j.Deleting = true
+		return &api.DeleteResult{ID: id, Action: api.ActionRegistered, User: f.me}, nil
+	}
+	j.State = api.Cancelled
+	return &api.DeleteResult{ID: id, Action: api.ActionDeleted, User: f.me}, nil
+}
+
+func (f *fake) Events(ctx context.Context, _ ...int64) (<-chan api.Event, error) {
+	if f.events != nil {
+		return f.events, nil
+	}
+	return make(chan api.Event), nil
+}
+
+func (f *fake) Whoami(context.Context) (*api.Identity, error) {
+	return &api.Identity{User: f.me}, nil
+}
+
+var t0 = time.Date(2026, 11, 23, 10, 1, 2, 0, time.UTC)
+
+func exitCode(n int) *int { return &n }
+
+// sampleJobs cover every state letter and the columns' truncation.
+func sampleJobs() []*api.Job {
+	return []*api.Job{
+		{ID: 12, Name: "align-reads-chr1", User: "alice", State: api.Running, Executor: "docker", Node: "node1",
+			Submitted: t0, Started: t0.Add(time.Minute), Spec: api.Spec{CPUs: 4}, Attempt: 1},
+		{ID: 13, Name: "arr", User: "alice", State: api.Pending, Submitted: t0.Add(2 * time.Minute),
+			Reason: api.Reason{Code: api.ReasonResources, Message: "needs 4 cpus and 1G memory; the largest free node has 0 cpus and 7G memory"}},
+		{ID: 14, Name: "held", User: "alice", State: api.Held, Submitted: t0, Spec: api.Spec{Priority: -100}},
+		{ID: 15, Name: "deleting", User: "alice", State: api.Running, Deleting: true, Executor: "docker", Node: "node1", Submitted: t0, Started: t0},
+		{ID: 1234567, Name: "longuser", User: "a-very-long-user-name", State: api.Suspended, Executor: "docker", Node: "node2", Submitted: t0, Started: t0},
+		{ID: 16, Name: "done", User: "alice", State: api.Done, Executor: "docker", Node: "node1", Submitted: t0, Started: t0, Ended: t0.Add(time.Hour), ExitCode: exitCode(0)},
+	}
+}
+
+func detailedJob() *api.Job {
+	return &api.Job{
+		ID: 42, Name: "blast", User: "alice", UID: 1000, GID: 1000, Group: "alice", Project: "default",
+		State: api.Failed, Reason: api.Reason{Code: api.ReasonExit, Message: "exited with code 3"},
+		Spec: api.Spec{
+			Image: "godocker/base:latest", Script: "#!/bin/sh\nexit 3\n", ScriptName: "blast.sh", Args: []string{"a", "b"},
+			CPUs: 2, Memory: 4 << 30, Walltime: 3600, Env: map[string]string{"B": "2", "A": "1"},
+			SubmitDir: "/home/alice/work", SubmitHost: "login1", SubmitEnv: map[string]string{"HOME": "/home/alice", "PATH": "/usr/bin:/bin", "LOGNAME": "alice", "SHELL": "/bin/bash"},
+		},
+		Dir: "/var/lib/godocker/jobs/alice/42", Stdout: "/var/lib/godocker/jobs/alice/42/stdout", Stderr: "/var/lib/godocker/jobs/alice/42/stderr",
+		Submitted: t0, Started: t0.Add(time.Second), Ended: t0.Add(time.Hour), Attempt: 1, Executor: "docker", Node: "node1",
+		ExitCode: exitCode(3), Usage: api.Usage{WallSeconds: 3599, CPUSeconds: 7000, MaxMemory: 3 << 30},
+	}
+}
+
+// golden compares got with testdata/NAME.golden (rewritten with -update).
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cli -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s:\n--- got\n%s--- want\n%s", name, path, got, want)
+	}
+}
+
+type run struct {
+	code           int
+	stdout, stderr string
+}
+
+func gstat(f *fake, args ...string) run {
+	var out, errb bytes.Buffer
+	code := Gstat(context.Background(), f, args, &out, &errb)
+	return run{code, out.String(), errb.String()}
+}
+
+func gdel(f *fake, args ...string) run {
+	var out, errb bytes.Buffer
+	code := Gdel(context.Background(), f, args, &out, &errb)
+	return run{code, out.String(), errb.String()}
+}
+
+func gsub(f *fake, stdin string, args ...string) run {
+	var out, errb bytes.Buffer
+	code := Gsub(context.Background(), f, args, strings.NewReader(stdin), &out, &errb)
+	return run{code, out.String(), errb.String()}
+}
+
+func TestGstatTable(t *testing.T) {
+	f := newFake("alice", sampleJobs()...)
+	r := gstat(f, "-u", "*")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	golden(t, "gstat-table", r.stdout)
+	for _, line := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")[2:] {
+		// Grid Engine's parsers split on blanks: column 5 is the state.
+		if f := strings.Fields(line); len(f) < 5 || !strings.ContainsAny(f[4], "qrhsdz") {
+			t.Errorf("row %q: column 5 is not a state", line)
+		}
+	}
+	// Default: the caller's unfinished jobs only.
+	r = gstat(f)
+	if strings.Contains(r.stdout, "longuser") || strings.Contains(r.stdout, " done ") {
+		t.Errorf("default gstat shows others' or finished jobs:\n%s", r.stdout)
+	}
+	golden(t, "gstat-finished", gstat(f, "-s", "z").stdout)
+}
+
+func TestGstatEmptyPrintsNothing(t *testing.T) {
+	r := gstat(newFake("bob", sampleJobs()...))
+	if r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Errorf("no jobs: exit %d, %q %q; want no output at all and 0", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestGstatStates(t *testing.T) {
+	f := newFake("alice", sampleJobs()...)
+	for letters, want := range map[string][]int64{
+		"p": {13, 14}, "r": {12, 15}, "h": {14}, "z": {16}, "pr": {12, 13, 14, 15}, "a": {12, 13, 14, 15},
+	} {
+		r := gstat(f, "-s", letters, "--json")
+		var ids []int64
+		for _, line := range strings.Split(r.stdout, "\n") {
+			var id int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(line), `"id": %d,`, &id); err == nil {
+				ids = append(ids, id)
+			}
+		}
+		if !slices.Equal(ids, want) {
+			t.Errorf("-s %s: jobs %v; want %v", letters, ids, want)
+		}
+	}
+	if r := gstat(f, "-s", "q"); r.code != 2 || !strings.Contains(r.stderr, "unknown state letter") {
+		t.Errorf("-s q: exit %d %q", r.code, r.stderr)
+	}
+}
+
+func TestGstatDetail(t *testing.T) {
+	f := newFake("alice", detailedJob(), sampleJobs()[1])
+	r := gstat(f, "-j", "42,13")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	golden(t, "gstat-j", r.stdout)
+
+	r = gstat(f, "-j", "42,999")
+	if r.code != 1 || r.stderr != "Following jobs do not exist: \n999\n" || !strings.Contains(r.stdout, "job_number:                 42") {
+		t.Errorf("-j with a missing id: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = gstat(f, "-j", "42", "--json")
+	golden(t, "gstat-j-json", r.stdout)
+}
+
+func TestGstatJSON(t *testing.T) {
+	r := gstat(newFake("alice", sampleJobs()[:2]...), "--json")
+	golden(t, "gstat-json", r.stdout)
+	if r := gstat(newFake("bob"), "--json"); strings.TrimSpace(r.stdout) != "null" && strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("empty --json = %q", r.stdout)
+	}
+}
+
+func TestGsubOutput(t *testing.T) {
+	f := newFake("alice")
+	var b strings.Builder
+	b.WriteString(gsub(f, "echo hi\n", "-N", "hello").stdout)
+	b.WriteString(gsub(f, "echo hi\n", "-terse").stdout)
+	b.WriteString(gsub(f, "#$ -terse\necho hi\n").stdout)
+	b.WriteString(gsub(f, "", "-b", "y", "/bin/echo", "x").stdout)
+	golden(t, "gsub", b.String())
+
+	f.submitE = api.Invalid(`image "evil" is not allowed; allowed: godocker/base:latest`)
+	r := gsub(f, "echo\n", "--image", "evil")
+	if r.code != 1 || r.stderr != "Unable to run job: image \"evil\" is not allowed; allowed: godocker/base:latest\nExiting.\n" {
+		t.Errorf("refusal: exit %d, %q", r.code, r.stderr)
+	}
+	f.submitE = &api.Error{Code: api.CodeUnavailable, Message: "too many pending jobs"}
+	if r := gsub(f, "echo\n"); r.code != 25 {
+		t.Errorf("unavailable: exit %d; want 25 (Grid Engine's try again later)", r.code)
+	}
+}
+
+func TestGsubParse(t *testing.T) {
+	dir := t.TempDir()
+	scriptPath := filepath.Join(dir, "job.sh")
+	script := "#!/bin/bash\n#$ -N fromdirective\n#$ -l h_rt=1:00:00 -pe smp 2   # comment here\necho\n#$ -l h_vmem=1G\n#$ -o 'out.txt'\n"
+	if err := os.WriteFile(scriptPath, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cwd, _ := os.Getwd()
+	getenv := func(k string) string { return map[string]string{"HOME": "/home/alice", "FOO": "from-env"}[k] }
+	environ := func() []string { return []string{"HOME=/home/alice", "FOO=from-env", "BAR=b"} }
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		stdin string
+		check func(t *testing.T, s api.Spec, r *gsubRequest)
+	}{
+		{"directives anywhere, comments, quotes, per-slot memory", []string{scriptPath, "x", "-y"}, "", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.Name != "fromdirective" || s.Walltime != 3600 || s.CPUs != 2 || s.Memory != 2<<30 || s.Stdout != "out.txt" {
+				t.Errorf("spec = %+v", s)
+			}
+			if !slices.Equal(s.Args, []string{"x", "-y"}) || s.Script != script || s.ScriptName != scriptPath {
+				t.Errorf("args %q script name %q", s.Args, s.ScriptName)
+			}
+		}},
+		{"command line wins over directives", []string{"-N", "cmdline", "-l", "h_rt=60", scriptPath}, "", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.Name != "cmdline" || s.Walltime != 60 {
+				t.Errorf("name %q walltime %d", s.Name, s.Walltime)
+			}
+		}},
+		{"-C '' disables directives", []string{"-C", "", scriptPath}, "", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.Name != "job.sh" || s.Walltime != 0 {
+				t.Errorf("name %q walltime %d", s.Name, s.Walltime)
+			}
+		}},
+		{"stdin, -cwd, -v, -j, -h, -terse, -sync", []string{"-cwd", "-v", "FOO,X=1", "-j", "y", "-h", "-terse", "-sync", "y", "-p", "-5", "-P", "default"}, "#$ -S /bin/sh\necho\n", func(t *testing.T, s api.Spec, r *gsubRequest) {
+			if s.ScriptName != "STDIN" || s.Name != "STDIN" || s.Cwd != cwd || !s.Join || !s.Hold || s.Priority != -5 || s.Shell != "/bin/sh" || s.Project != "default" {
+				t.Errorf("spec = %+v", s)
+			}
+			if s.Env["FOO"] != "from-env" || s.Env["X"] != "1" || len(s.Env) != 2 {
+				t.Errorf("env = %v", s.Env)
+			}
+			if !r.terse || !r.sync {
+				t.Errorf("terse %v sync %v", r.terse, r.sync)
+			}
+		}},
+		{"-V, -wd relative, image, volumes, mem, root", []string{"-V", "-wd", "sub", "--image", "debian:12", "--volume", "data", "--volume", "ref:ro", "-l", "mem=3G,cpu=3", "--root", "-"}, "echo\n", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.Env["BAR"] != "b" || s.Cwd != filepath.Join(cwd, "sub") || s.Image != "debian:12" || s.Memory != 3<<30 || s.CPUs != 3 || !s.Root {
+				t.Errorf("spec = %+v", s)
+			}
+			if !slices.Equal(s.Volumes, []string{"data", "ref:ro"}) {
+				t.Errorf("volumes = %q", s.Volumes)
+			}
+		}},
+		{"-b y runs as is, not scanned", []string{"-b", "y", "/bin/sh", "-c", "#$ -N no; echo"}, "", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.Script != "" || !slices.Equal(s.Command, []string{"/bin/sh", "-c", "#$ -N no; echo"}) || s.Name != "sh" {
+				t.Errorf("spec = %+v", s)
+			}
+		}},
+		{"-l image and slots", []string{"-l", "image=debian:12", "-l", "slots=4,h_vmem=1G"}, "echo\n", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.Image != "debian:12" || s.CPUs != 4 || s.Memory != 4<<30 {
+				t.Errorf("spec = %+v", s)
+			}
+		}},
+		{"submit context", nil, "echo\n", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.SubmitDir != cwd || s.SubmitEnv["HOME"] != "/home/alice" || s.SubmitHost == "" {
+				t.Errorf("submit dir %q env %v host %q", s.SubmitDir, s.SubmitEnv, s.SubmitHost)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := parseGsub(tc.args, strings.NewReader(tc.stdin), getenv, environ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, r.spec, r)
+		})
+	}
+}
+
+func TestGsubBadInput(t *testing.T) {
+	f := newFake("alice")
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"#!/bin/sh\necho\n#$ -foo\n", nil, "STDIN:3: unknown option -foo in #$ directive"},
+		{"#$ -l h_rt=soon\n", nil, "STDIN:1: -l h_rt"},
+		{"#$ -l gpus=2\n", nil, "unknown resource"},
+		{"#$ -pe smp zero\n", nil, "want a number of slots"},
+		{"echo\n", []string{"-l", "h_vmem=lots"}, "-l h_vmem"},
+		{"echo\n", []string{"-bogus"}, "unknown option -bogus"},
+		{"echo\n", []string{"-N"}, "needs a value"},
+		{"", []string{"-b", "y"}, "needs a command"},
+		{"echo\n", []string{"-p", "high"}, "want an integer priority"},
+		{"", []string{"/nonexistent/script.sh"}, "read script"},
+	} {
+		r := gsub(f, tc.stdin, tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("gsub %v with %q: exit %d, stderr %q; want non-zero and %q", tc.args, tc.stdin, r.code, r.stderr, tc.want)
+		}
+	}
+	if len(f.specs) != 0 {
+		t.Errorf("bad input reached the server %d times", len(f.specs))
+	}
+}
+
+func TestGsubHoldIsNotHelp(t *testing.T) {
+	f := newFake("alice")
+	r := gsub(f, "echo\n", "-h")
+	if r.code != 0 || strings.Contains(r.stdout, "USAGE") || len(f.specs) != 1 || !f.specs[0].Hold {
+		t.Errorf("gsub -h: exit %d, %q; want a held job, not help", r.code, r.stdout)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for name, r := range map[string]run{
+		"gsub":  gsub(newFake("a"), "", "--help"),
+		"gstat": gstat(newFake("a"), "--help"),
+		"gdel":  gdel(newFake("a"), "-h"),
+	} {
+		if r.code != 0 || !strings.Contains(r.stdout, "USAGE") || !strings.Contains(r.stdout, name) {
+			t.Errorf("%s --help: exit %d\n%s%s", name, r.code, r.stdout, r.stderr)
+		}
+	}
+	h := gsub(newFake("a"), "", "--help").stdout
+	for _, opt := range []string{"-N", "-cwd", "-terse", "-sync", "-pe", "--image", "--volume", "-hold"} {
+		if opt == "-hold" {
+			continue
+		}
+		if !strings.Contains(h, opt) {
+			t.Errorf("gsub --help does not mention %s", opt)
+		}
+	}
+}
+
+func TestGsubSync(t *testing.T) {
+	f := newFake("alice")
+	f.events = make(chan api.Event, 1)
+	done := make(chan run)
+	go func() { done <- gsub(f, "exit 3\n", "-sync", "y", "-N", "s") }()
+	// Finish the job once it exists, and tell gsub.
+	var id int64
+	for id == 0 {
+		f.mu.Lock()
+		for k := range f.jobs {
+			id = k
+		}
+		f.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+	f.mu.Lock()
+	f.jobs[id].State, f.jobs[id].ExitCode = api.Failed, exitCode(3)
+	f.mu.Unlock()
+	f.events <- api.Event{Kind: api.EventFinished, Job: &api.Job{ID: id}}
+	select {
+	case r := <-done:
+		want := fmt.Sprintf("Your job %d (\"s\") has been submitted\nJob %d exited with exit code 3.\n", id, id)
+		if r.code != 3 || r.stdout != want {
+			t.Errorf("gsub -sync y: exit %d, %q; want 3, %q", r.code, r.stdout, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("gsub -sync y did not return after the job ended")
+	}
+}
+
+func TestGsubSyncInterruptDeletes(t *testing.T) {
+	f := newFake("alice")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	done := make(chan int)
+	go func() { done <- Gsub(ctx, f, []string{"-sync", "y"}, strings.NewReader("sleep 100\n"), &out, &errb) }()
+	for {
+		f.mu.Lock()
+		n := len(f.jobs)
+		f.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 130 || len(f.deleted) != 1 {
+		t.Errorf("interrupted gsub -sync y: exit %d, deleted %v; want 130 and the job deleted", code, f.deleted)
+	}
+}
+
+func TestGdel(t *testing.T) {
+	jobs := sampleJobs()
+	jobs = append(jobs, &api.Job{ID: 20, Name: "arr", User: "alice", State: api.Pending})
+	f := newFake("alice", jobs...)
+	r := gdel(f, "13,12", "1234567", "16", "999", "arr")
+	golden(t, "gdel", r.stdout)
+	if r.code != 1 {
+		t.Errorf("exit %d; want 1 since some deletions failed", r.code)
+	}
+	if !slices.Contains(f.deleted, 13) || !slices.Contains(f.deleted, 12) || !slices.Contains(f.deleted, 20) {
+		t.Errorf("deleted %v; the valid ids and the name must still be processed", f.deleted)
+	}
+	if r := gdel(newFake("alice", &api.Job{ID: 3, User: "alice", State: api.Pending})); r.code != 2 {
+		t.Errorf("gdel with nothing: exit %d", r.code)
+	}
+	f2 := newFake("alice", &api.Job{ID: 3, User: "alice", State: api.Pending}, &api.Job{ID: 4, User: "alice", State: api.Running})
+	if r := gdel(f2, "-u", "alice"); r.code != 0 || r.stdout != "alice has deleted job 3\nalice has registered the job 4 for deletion\n" {
+		t.Errorf("gdel -u: exit %d %q", r.code, r.stdout)
+	}
+}
