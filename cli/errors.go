@@ -18,16 +18,6 @@ const (
 	exitSignal  = 130 // interrupted by SIGINT
 )
 
-// exitError ends a command with a status after its message was printed.
-// It satisfies urfave/cli's ExitCoder; its text is empty so that
-// cli.HandleExitCoder prints nothing more.
-type exitError int
-
-func (e exitError) Error() string { return "" }
-
-// ExitCode is the process exit status.
-func (e exitError) ExitCode() int { return int(e) }
-
 // usageError is a mistake on the command line: printed with a hint to
 // --help, exit status 2.
 type usageError struct{ msg string }

@@ -93,9 +93,7 @@ func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Write
 func splitList(items []string) []string {
 	var out []string
 	for _, it := range items {
-		for _, s := range strings.FieldsFunc(it, func(r rune) bool { return r == ',' || r == ' ' }) {
-			out = append(out, s)
-		}
+		out = append(out, strings.FieldsFunc(it, func(r rune) bool { return r == ',' || r == ' ' })...)
 	}
 	return out
 }
