@@ -37,11 +37,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 log=/var/log/godocker-dockerd.log
 echo "deps: starting dockerd in the background (log: $log)"
-if have_cmd service && [ -e /etc/init.d/docker ] && service docker start >/dev/null 2>&1; then
-	:
-else
-	nohup dockerd >"$log" 2>&1 &
-fi
+nohup dockerd >"$log" 2>&1 &
 i=0
 until docker info >/dev/null 2>&1; do
 	i=$((i + 1))
