@@ -70,6 +70,12 @@ func setup() (int, error) {
 	if err := build.Run(); err != nil {
 		return 1, fmt.Errorf("build the commands: %w", err)
 	}
+	// The Grid Engine names, as make install links them.
+	for g, q := range map[string]string{"gsub": "qsub", "gstat": "qstat", "gdel": "qdel"} {
+		if err := os.Symlink(g, filepath.Join(bin, q)); err != nil {
+			return 1, err
+		}
+	}
 	for _, name := range []string{"gdtest-alice", "gdtest-bob"} {
 		if _, err := user.Lookup(name); err == nil {
 			continue
@@ -504,5 +510,31 @@ func TestSync(t *testing.T) {
 	}
 	if out := readFile(t, filepath.Join(j.Dir, "out.txt")); out != "hello\n" {
 		t.Errorf("the -b y command wrote %q; want its arguments passed as is", out)
+	}
+}
+
+// TestAdminAndGridEngineNames: a user listed in admins may delete others'
+// jobs, and the qsub/qstat/qdel names behave as the g* ones.
+func TestAdminAndGridEngineNames(t *testing.T) {
+	s := startServer(t, "admins: [gdtest-bob]\n")
+	alice, bob := lookup(t, "gdtest-alice"), lookup(t, "gdtest-bob")
+	r := s.run(alice, "sleep 300\n", "qsub", "-N", "viaqsub")
+	if r.code != 0 || !strings.Contains(r.stdout, `("viaqsub") has been submitted`) {
+		t.Fatalf("qsub: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	id := strings.Fields(r.stdout)[2]
+	n, _ := strconv.ParseInt(id, 10, 64)
+	s.waitState(n, api.Running)
+	r = s.run(bob, "", "qstat", "-u", "*")
+	if !strings.Contains(r.stdout, "viaqsub") || !strings.Contains(r.stdout, "gdtest-alice") {
+		t.Errorf("qstat -u '*' as bob:\n%s%s", r.stdout, r.stderr)
+	}
+	r = s.run(bob, "", "qdel", id)
+	if r.code != 0 || !strings.Contains(r.stdout, "gdtest-bob has registered the job "+id+" for deletion") {
+		t.Errorf("admin qdel: %d %q", r.code, r.stdout)
+	}
+	k := s.waitState(n, api.Killed)
+	if !strings.Contains(k.Reason.Message, "deleted by gdtest-bob") {
+		t.Errorf("reason = %q", k.Reason.Message)
 	}
 }
