@@ -71,7 +71,10 @@ func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus clus
 // Open opens the store and the executors that cfg names and returns a
 // server over them, and a function that closes them.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, func(), error) {
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+	// Search permission only: users pass through it to their job
+	// directories (the embedded default keeps shared_dir inside), nobody
+	// lists it, and the store's files are the server's alone.
+	if err := os.MkdirAll(cfg.StateDir, 0o711); err != nil {
 		return nil, nil, fmt.Errorf("create state_dir: %w", err)
 	}
 	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
@@ -93,8 +96,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, f
 // Run serves the API on the configured socket and runs the scheduler and
 // the watcher until ctx ends, then shuts down in order.
 func (s *Server) Run(ctx context.Context) error {
-	if err := os.MkdirAll(s.cfg.SharedDir, 0o755); err != nil {
-		return fmt.Errorf("create shared_dir: %w", err)
+	if err := s.prepareSharedDir(); err != nil {
+		return err
 	}
 	ln, err := listenSocket(s.cfg.Socket)
 	if err != nil {
@@ -156,6 +159,34 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// prepareSharedDir creates shared_dir and makes sure users can reach
+// their job directories through it: the state_dir of the embedded default
+// (ours) is given search permission for others; any other directory on
+// the way that refuses it is the admin's to fix, and said so.
+func (s *Server) prepareSharedDir() error {
+	if err := os.MkdirAll(s.cfg.SharedDir, 0o755); err != nil {
+		return fmt.Errorf("create shared_dir: %w", err)
+	}
+	for dir := s.cfg.SharedDir; ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return fmt.Errorf("shared_dir: %w", err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if dir == filepath.Clean(s.cfg.StateDir) {
+				if err := os.Chmod(dir, fi.Mode().Perm()|0o011); err != nil {
+					return fmt.Errorf("let users reach shared_dir through state_dir: %w", err)
+				}
+			} else {
+				s.log.Warn("users cannot reach their job directories: a directory above shared_dir has no search permission for others (chmod o+x it)", "dir", dir, "shared_dir", s.cfg.SharedDir)
+			}
+		}
+		if dir == "/" || dir == "." {
+			return nil
+		}
+	}
 }
 
 // listenSocket listens on the unix socket at path (mode 0666: every local

@@ -521,3 +521,30 @@ func TestMarkedRunningWithoutContainer(t *testing.T) {
 		t.Fatalf("after reconcile the container is %v (%v); want running", st.State, err)
 	}
 }
+
+// TestSharedDirReachable: with shared_dir inside state_dir (the embedded
+// default), users can reach their job directories.
+func TestSharedDirReachable(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {})
+	state := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.cfg.StateDir, h.srv.cfg.SharedDir = state, filepath.Join(state, "jobs")
+	for d := filepath.Dir(state); d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755) // the test's own temp dirs
+	}
+	if err := h.srv.prepareSharedDir(); err != nil {
+		t.Fatal(err)
+	}
+	j := h.submit(h.alice, script("echo"))
+	if !mayAccess(j.Dir, h.alice.UID, []int{h.alice.GID}, permRead|permWrite|permExec) {
+		t.Errorf("alice cannot reach her job directory %s", j.Dir)
+	}
+	if mayAccess(j.Dir, h.bob.UID, []int{h.bob.GID}, permRead) {
+		t.Errorf("bob can read alice's job directory %s", j.Dir)
+	}
+	if fi, _ := os.Stat(state); fi.Mode().Perm()&0o004 != 0 {
+		t.Errorf("state_dir is listable by others: %v", fi.Mode())
+	}
+}
