@@ -3,6 +3,7 @@
 package api
 
 import (
+	"maps"
 	"time"
 )
 
@@ -181,8 +182,8 @@ func (j *Job) Clone() *Job {
 	c.Spec.Command = append([]string(nil), j.Spec.Command...)
 	c.Spec.Args = append([]string(nil), j.Spec.Args...)
 	c.Spec.Volumes = append([]string(nil), j.Spec.Volumes...)
-	c.Spec.Env = cloneMap(j.Spec.Env)
-	c.Spec.SubmitEnv = cloneMap(j.Spec.SubmitEnv)
+	c.Spec.Env = maps.Clone(j.Spec.Env)
+	c.Spec.SubmitEnv = maps.Clone(j.Spec.SubmitEnv)
 	if j.Run != nil {
 		r := *j.Run
 		r.Argv = append([]string(nil), r.Argv...)
@@ -196,15 +197,4 @@ func (j *Job) Clone() *Job {
 		c.ExitCode = &e
 	}
 	return &c
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }

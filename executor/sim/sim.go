@@ -20,6 +20,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,21 +131,10 @@ func (s *Sim) Name() string { return s.name }
 func (s *Sim) Nodes(context.Context) ([]executor.Node, error) {
 	out := make([]executor.Node, len(s.nodes))
 	for i, n := range s.nodes {
-		n.Labels = cloneLabels(n.Labels)
+		n.Labels = maps.Clone(n.Labels)
 		out[i] = n
 	}
 	return out, nil
-}
-
-func cloneLabels(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // Start records the attempt's container as running on p.Node (empty: the
