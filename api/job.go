@@ -58,17 +58,19 @@ type Reason struct {
 
 // Reason codes.
 const (
-	ReasonResources   = "Resources"   // does not fit the free capacity now
-	ReasonPriority    = "Priority"    // jobs ahead of it take the capacity
-	ReasonTooLarge    = "TooLarge"    // can never fit on any node
-	ReasonHeld        = "JobHeldUser" // user hold
-	ReasonExit        = "Exit"        // the container exited
-	ReasonStartFailed = "StartFailed" // the executor could not start it
-	ReasonDeleted     = "Deleted"     // deleted by its owner or an admin
-	ReasonLost        = "Lost"        // the container disappeared
-	ReasonOOM         = "OutOfMemory" // killed by the memory limit
-	ReasonInvalid     = "Invalid"     // bad specification
-	ReasonWalltime    = "Walltime"    // ran past its -l h_rt
+	ReasonResources    = "Resources"    // does not fit the free capacity now
+	ReasonPriority     = "Priority"     // jobs ahead of it take the capacity
+	ReasonTooLarge     = "TooLarge"     // can never fit on any node
+	ReasonHeld         = "JobHeldUser"  // user hold
+	ReasonExit         = "Exit"         // the container exited
+	ReasonStartFailed  = "StartFailed"  // the executor could not start it
+	ReasonDeleted      = "Deleted"      // deleted by its owner or an admin
+	ReasonLost         = "Lost"         // the container disappeared
+	ReasonOOM          = "OutOfMemory"  // killed by the memory limit
+	ReasonInvalid      = "Invalid"      // bad specification
+	ReasonWalltime     = "Walltime"     // ran past its -l h_rt
+	ReasonProjectLimit = "ProjectLimit" // its project uses all it may at once
+	ReasonReserved     = "Reserved"     // resources are kept for a job ahead of it
 )
 
 // Spec is what the user asked for, as gsub sends it and the server
@@ -87,6 +89,7 @@ type Spec struct {
 	Join       bool              `json:"join,omitempty"`        // -j y
 	Env        map[string]string `json:"env,omitempty"`         // -v / -V
 	CPUs       int               `json:"cpus,omitempty"`        // -pe smp N, -l cpu=N; 0 = 1
+	GPUs       int               `json:"gpus,omitempty"`        // -l gpu=N
 	Memory     int64             `json:"memory,omitempty"`      // -l h_vmem/mem, whole job; 0 = default
 	Walltime   int64             `json:"walltime,omitempty"`    // -l h_rt; 0 = none
 	Volumes    []string          `json:"volumes,omitempty"`     // --volume NAME[:ro]
@@ -122,6 +125,22 @@ type Run struct {
 	Pids    int64    `json:"pids"`
 }
 
+// Priority is a pending job's scheduling priority and how the policy
+// computed it, for gstat -j to explain.
+type Priority struct {
+	// Value orders the queue: higher runs first. Normalised to 0..1 (the
+	// prior column of gstat).
+	Value float64        `json:"value"`
+	Parts []PriorityPart `json:"parts,omitempty"`
+}
+
+// PriorityPart is one term of a priority: Weight × Factor.
+type PriorityPart struct {
+	Name   string  `json:"name"`   // e.g. "waiting_time", "user_time"
+	Weight float64 `json:"weight"` // from the configuration
+	Factor float64 `json:"factor"` // normalised 0..1 (or -1..0 for usage)
+}
+
 // Usage is what a job consumed.
 type Usage struct {
 	WallSeconds float64 `json:"wall_seconds,omitempty"`
@@ -142,8 +161,9 @@ type Job struct {
 	Home    string `json:"home,omitempty"`
 	Project string `json:"project,omitempty"`
 
-	State  State  `json:"state"`
-	Reason Reason `json:"reason,omitzero"`
+	State    State    `json:"state"`
+	Reason   Reason   `json:"reason,omitzero"`
+	Priority Priority `json:"priority,omitzero"`
 	// Deleting is set when a running job's container is being killed (it
 	// was deleted, or ran over a limit; Reason says which): the watcher
 	// finishes it as killed when its container exits.
@@ -184,6 +204,7 @@ func (j *Job) Clone() *Job {
 	c.Spec.Volumes = append([]string(nil), j.Spec.Volumes...)
 	c.Spec.Env = maps.Clone(j.Spec.Env)
 	c.Spec.SubmitEnv = maps.Clone(j.Spec.SubmitEnv)
+	c.Priority.Parts = append([]PriorityPart(nil), j.Priority.Parts...)
 	if j.Run != nil {
 		r := *j.Run
 		r.Argv = append([]string(nil), r.Argv...)

@@ -171,6 +171,7 @@ func fullJob(id int64) *api.Job {
 		Project:  "genomics",
 		State:    api.Killed,
 		Reason:   api.Reason{Code: api.ReasonOOM, Message: "killed by the memory limit of 4 GiB"},
+		Priority: api.Priority{Value: 0.625, Parts: []api.PriorityPart{{Name: "waiting_time", Weight: 0.1, Factor: 0.25}, {Name: "user_time", Weight: 0.3, Factor: -0.5}}},
 		Deleting: true,
 		Spec: api.Spec{
 			Name:       "align",
@@ -186,6 +187,7 @@ func fullJob(id int64) *api.Job {
 			Join:       true,
 			Env:        map[string]string{"A": "1", "EMPTY": "", "$weird.key": "v=w"},
 			CPUs:       4,
+			GPUs:       1,
 			Memory:     4 << 30,
 			Walltime:   7200,
 			Volumes:    []string{"data:ro", "scratch"},
