@@ -526,14 +526,18 @@ func TestMarkedRunningWithoutContainer(t *testing.T) {
 // default), users can reach their job directories.
 func TestSharedDirReachable(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) {})
-	state := filepath.Join(t.TempDir(), "state")
+	base := t.TempDir()
+	// The test's own temp dirs (root's, 0700) stand for /var/lib.
+	for _, d := range []string{base, filepath.Dir(base)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := filepath.Join(base, "state")
 	if err := os.Mkdir(state, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	h.srv.cfg.StateDir, h.srv.cfg.SharedDir = state, filepath.Join(state, "jobs")
-	for d := filepath.Dir(state); d != "/"; d = filepath.Dir(d) {
-		os.Chmod(d, 0o755) // the test's own temp dirs
-	}
 	if err := h.srv.prepareSharedDir(); err != nil {
 		t.Fatal(err)
 	}
