@@ -131,7 +131,8 @@ func sampleJobs() []*api.Job {
 		{ID: 12, Name: "align-reads-chr1", User: "alice", State: api.Running, Executor: "docker", Node: "node1",
 			Submitted: t0, Started: t0.Add(time.Minute), Spec: api.Spec{CPUs: 4}, Attempt: 1},
 		{ID: 13, Name: "arr", User: "alice", State: api.Pending, Submitted: t0.Add(2 * time.Minute),
-			Reason: api.Reason{Code: api.ReasonResources, Message: "needs 4 cpus and 1G memory; the largest free node has 0 cpus and 7G memory"}},
+			Reason:   api.Reason{Code: api.ReasonResources, Message: "needs 4 cpus and 1G memory; the largest free node has 0 cpus and 7G memory"},
+			Priority: api.Priority{Value: 0.61875, Parts: []api.PriorityPart{{Name: "waiting_time", Weight: 0.5, Factor: 0.8}, {Name: "user_time", Weight: 0.3, Factor: -0.27083}}}},
 		{ID: 14, Name: "held", User: "alice", State: api.Held, Submitted: t0, Spec: api.Spec{Priority: -100}},
 		{ID: 15, Name: "deleting", User: "alice", State: api.Running, Deleting: true, Executor: "docker", Node: "node1", Submitted: t0, Started: t0},
 		{ID: 1234567, Name: "longuser", User: "a-very-long-user-name", State: api.Suspended, Executor: "docker", Node: "node2", Submitted: t0, Started: t0},
@@ -217,6 +218,7 @@ func TestGstatTable(t *testing.T) {
 		t.Errorf("default gstat shows others' or finished jobs:\n%s", r.stdout)
 	}
 	golden(t, "gstat-finished", gstat(f, "-s", "z").stdout)
+	golden(t, "gstat-r", gstat(f, "-r").stdout)
 }
 
 func TestGstatEmptyPrintsNothing(t *testing.T) {

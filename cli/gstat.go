@@ -32,6 +32,7 @@ func gstatFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "u", Usage: "jobs of `USER`[,USER...]; '*' for every user (default: yours)"},
 		&ucli.StringFlag{Name: "s", Usage: "states `LETTERS`: p pending (with held), r running, s suspended, h held, z finished, a = prsh"},
 		&ucli.StringFlag{Name: "j", Usage: "details of job `ID`[,ID...]"},
+		&ucli.BoolFlag{Name: "r", Usage: "also print each job's full name, resources and, while it waits, why"},
 		&ucli.BoolFlag{Name: "json", Usage: "print JSON (an array of jobs) instead"},
 		&ucli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show this help"},
 	}
@@ -81,7 +82,7 @@ func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Write
 		if cc.Bool("json") {
 			return writeJSON(stdout, jobs)
 		}
-		writeTable(stdout, jobs)
+		writeTable(stdout, jobs, cc.Bool("r"))
 		return nil
 	}
 	if err := app.Run(append([]string{name}, args...)); err != nil {
@@ -185,18 +186,35 @@ func stateLetters(j *api.Job) string {
 	return "z"
 }
 
-// priorityOf is qstat's normalised priority (0..1) of a job: 0.5 for the
-// default -p 0, higher for a higher -p.
+// priorityOf is qstat's normalised priority (0..1) of a job: what the
+// scheduler last computed for it, else 0.5 for the default -p 0, higher
+// for a higher -p.
 func priorityOf(j *api.Job) float64 {
+	if len(j.Priority.Parts) > 0 {
+		return j.Priority.Value
+	}
 	p := 0.5 + float64(j.Spec.Priority)/2048
 	return min(max(p, 0), 1)
+}
+
+// priorityLine explains a priority: its value and each weighted part.
+func priorityLine(p api.Priority) string {
+	if len(p.Parts) == 0 {
+		return ""
+	}
+	parts := make([]string, len(p.Parts))
+	for i, pt := range p.Parts {
+		parts[i] = fmt.Sprintf("%s %g×%.5f", pt.Name, pt.Weight, pt.Factor)
+	}
+	return fmt.Sprintf("%.5f (%s)", p.Value, strings.Join(parts, " + "))
 }
 
 const tableHeader = "job-ID  prior   name       user         state submit/start at     queue                          slots ja-task-ID \n"
 
 // writeTable prints jobs as qstat does: nothing at all when there are
-// none, else a header, a line of dashes and one row per job.
-func writeTable(w io.Writer, jobs []*api.Job) {
+// none, else a header, a line of dashes and one row per job; with long,
+// qstat -r's indented lines under each row, and why a pending job waits.
+func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 	if len(jobs) == 0 {
 		return
 	}
@@ -211,6 +229,13 @@ func writeTable(w io.Writer, jobs []*api.Job) {
 		}
 		fmt.Fprintf(w, "%7d %7.5f %-10.10s %-12.12s %-5.5s %s %-30.30s %5d %s\n",
 			j.ID, priorityOf(j), j.Name, j.User, stateLetters(j), at.Local().Format("01/02/2006 15:04:05"), queue, j.CPUs(), "")
+		if long {
+			fmt.Fprintf(w, "       Full jobname:     %s\n", j.Name)
+			fmt.Fprintf(w, "       Hard Resources:   %s\n", resourceList(j))
+			if (j.State == api.Pending || j.State == api.Held) && j.Reason.Message != "" {
+				fmt.Fprintf(w, "       Reason:           %s: %s\n", j.Reason.Code, j.Reason.Message)
+			}
+		}
 	}
 }
 
@@ -277,6 +302,9 @@ func writeDetail(w io.Writer, j *api.Job) {
 	kv("executor", j.Executor)
 	kv("node", j.Node)
 	kv("attempt", strconv.Itoa(j.Attempt))
+	if j.State == api.Pending || j.State == api.Held {
+		kv("priority", priorityLine(j.Priority))
+	}
 	kv("start_time", ctime(j.Started))
 	kv("end_time", ctime(j.Ended))
 	if j.ExitCode != nil {

@@ -57,10 +57,23 @@ type Store struct {
 	DSN string `yaml:"dsn"`
 }
 
-// Scheduler configures the scheduling loop.
+// Scheduler configures the scheduling loop and its policy.
 type Scheduler struct {
-	// Policy: fifo.
+	// Policy: fifo or fairshare (an executor may override it).
 	Policy string `yaml:"policy"`
+	// UserResetUsageDuration is the window of past use that fair share
+	// counts: a job's use is forgotten this long after it ended.
+	UserResetUsageDuration Duration `yaml:"user_reset_usage_duration"`
+	// The fair-share weights (see sched's package documentation).
+	FairshareWaitingTimeWeight float64 `yaml:"fairshare_waiting_time_weight"`
+	FairshareUserTimeWeight    float64 `yaml:"fairshare_user_time_weight"`
+	FairshareUserCPUWeight     float64 `yaml:"fairshare_user_cpu_weight"`
+	FairshareUserRAMWeight     float64 `yaml:"fairshare_user_ram_weight"`
+	FairshareGroupTimeWeight   float64 `yaml:"fairshare_group_time_weight"`
+	FairshareGroupCPUWeight    float64 `yaml:"fairshare_group_cpu_weight"`
+	FairshareGroupRAMWeight    float64 `yaml:"fairshare_group_ram_weight"`
+	FairshareUserWeight        float64 `yaml:"fairshare_user_weight"`
+	FairshareGroupWeight       float64 `yaml:"fairshare_group_weight"`
 	// Interval is the longest time between two scheduling passes; a
 	// submission or a job's end wakes the scheduler at once.
 	Interval Duration `yaml:"interval"`
@@ -133,7 +146,19 @@ func Default() *Config {
 		Socket:    "/run/godocker/godockerd.sock",
 		LogLevel:  "info",
 		Store:     Store{Driver: "sqlite"},
-		Scheduler: Scheduler{Policy: "fifo", Interval: Duration(10 * time.Second), Reconcile: Duration(30 * time.Second)},
+		Scheduler: Scheduler{
+			Policy: "fifo", Interval: Duration(10 * time.Second), Reconcile: Duration(30 * time.Second),
+			UserResetUsageDuration:     Duration(30 * 24 * time.Hour),
+			FairshareWaitingTimeWeight: 0.1,
+			FairshareUserTimeWeight:    0.1,
+			FairshareUserCPUWeight:     0.1,
+			FairshareUserRAMWeight:     0.1,
+			FairshareGroupTimeWeight:   0.1,
+			FairshareGroupCPUWeight:    0.1,
+			FairshareGroupRAMWeight:    0.1,
+			FairshareUserWeight:        0.1,
+			FairshareGroupWeight:       0.1,
+		},
 		Executors: []executor.Config{{Name: "docker", Type: "docker"}},
 		Images:    Images{Default: "godocker/base:latest", Allowed: []string{"godocker/base:latest"}},
 		Limits:    Limits{DefaultMemory: "1G", Pids: 4096},
@@ -210,8 +235,21 @@ func (c *Config) Validate() error {
 	if c.Store.Driver == "" {
 		bad("store.driver: empty (use sqlite)")
 	}
-	if c.Scheduler.Policy != "fifo" {
-		bad("scheduler.policy: %q is not a known policy (fifo)", c.Scheduler.Policy)
+	if !validPolicy(c.Scheduler.Policy) {
+		bad("scheduler.policy: %q is not a known policy (fifo, fairshare)", c.Scheduler.Policy)
+	}
+	if c.Scheduler.UserResetUsageDuration <= 0 {
+		bad("scheduler.user_reset_usage_duration must be positive")
+	}
+	for name, w := range map[string]float64{
+		"waiting_time": c.Scheduler.FairshareWaitingTimeWeight, "user_time": c.Scheduler.FairshareUserTimeWeight,
+		"user_cpu": c.Scheduler.FairshareUserCPUWeight, "user_ram": c.Scheduler.FairshareUserRAMWeight,
+		"group_time": c.Scheduler.FairshareGroupTimeWeight, "group_cpu": c.Scheduler.FairshareGroupCPUWeight,
+		"group_ram": c.Scheduler.FairshareGroupRAMWeight, "user": c.Scheduler.FairshareUserWeight, "group": c.Scheduler.FairshareGroupWeight,
+	} {
+		if w < 0 {
+			bad("scheduler.fairshare_%s_weight: %v must not be negative", name, w)
+		}
 	}
 	if c.Scheduler.Interval <= 0 || c.Scheduler.Reconcile <= 0 {
 		bad("scheduler.interval and scheduler.reconcile must be positive")
@@ -232,6 +270,9 @@ func (c *Config) Validate() error {
 		}
 		if e.CPUs < 0 {
 			bad("executors[%s].cpus: must not be negative", e.Name)
+		}
+		if e.Policy != "" && !validPolicy(e.Policy) {
+			bad("executors[%s].policy: %q is not a known policy (fifo, fairshare)", e.Name, e.Policy)
 		}
 	}
 	if c.Images.Default == "" {
@@ -272,6 +313,18 @@ func (c *Config) Validate() error {
 		bad("limits: values must not be negative")
 	}
 	return errors.Join(errs...)
+}
+
+func validPolicy(p string) bool { return p == "fifo" || p == "fairshare" }
+
+// PolicyOf is the scheduling policy of the executor named name.
+func (c *Config) PolicyOf(name string) string {
+	for _, e := range c.Executors {
+		if e.Name == name && e.Policy != "" {
+			return e.Policy
+		}
+	}
+	return c.Scheduler.Policy
 }
 
 // ImageAllowed reports whether jobs may use image.

@@ -48,9 +48,12 @@ executors:
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(file, []string{"GODOCKER_SHARED_DIR=/tmp/jobs", "GODOCKER_ADMINS=bob, carol", "GODOCKER_SCHEDULER_INTERVAL=250ms", "HOME=/root"})
+	c, err := Load(file, []string{"GODOCKER_SCHEDULER_FAIRSHARE_USER_TIME_WEIGHT=0.7", "GODOCKER_SHARED_DIR=/tmp/jobs", "GODOCKER_ADMINS=bob, carol", "GODOCKER_SCHEDULER_INTERVAL=250ms", "HOME=/root"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.Scheduler.FairshareUserTimeWeight != 0.7 || c.PolicyOf("docker") != "fifo" {
+		t.Errorf("fair-share weight from the environment = %v, policy %q", c.Scheduler.FairshareUserTimeWeight, c.PolicyOf("docker"))
 	}
 	if c.SharedDir != "/tmp/jobs" {
 		t.Errorf("shared_dir = %q; the environment should win over the file", c.SharedDir)
@@ -75,14 +78,16 @@ func TestInvalid(t *testing.T) {
 		env  []string
 		want string
 	}{
-		"unknown key":    {yaml: "sharde_dir: /x\n", want: "sharde_dir"},
-		"relative path":  {yaml: "state_dir: var/lib\n", want: "state_dir"},
-		"bad policy":     {yaml: "scheduler: {policy: lottery}\n", want: "lottery"},
-		"bad acl":        {yaml: "volumes: [{name: d, path: /d, acl: rwx}]\n", want: "rwx"},
-		"default denied": {yaml: "images: {default: evil:1, allowed: [good:1]}\n", want: "evil:1"},
-		"bad memory":     {yaml: "limits: {default_memory: lots}\n", want: "default_memory"},
-		"bad env":        {env: []string{"GODOCKER_SCHEDULER_INTERVAL=soon"}, want: "GODOCKER_SCHEDULER_INTERVAL"},
-		"env on list":    {env: []string{"GODOCKER_EXECUTORS=docker"}, want: "in the file"},
+		"unknown key":     {yaml: "sharde_dir: /x\n", want: "sharde_dir"},
+		"relative path":   {yaml: "state_dir: var/lib\n", want: "state_dir"},
+		"bad policy":      {yaml: "scheduler: {policy: lottery}\n", want: "lottery"},
+		"bad exec policy": {yaml: "executors: [{type: docker, policy: random}]\n", want: "random"},
+		"negative weight": {yaml: "scheduler: {fairshare_user_weight: -1}\n", want: "fairshare_user_weight"},
+		"bad acl":         {yaml: "volumes: [{name: d, path: /d, acl: rwx}]\n", want: "rwx"},
+		"default denied":  {yaml: "images: {default: evil:1, allowed: [good:1]}\n", want: "evil:1"},
+		"bad memory":      {yaml: "limits: {default_memory: lots}\n", want: "default_memory"},
+		"bad env":         {env: []string{"GODOCKER_SCHEDULER_INTERVAL=soon"}, want: "GODOCKER_SCHEDULER_INTERVAL"},
+		"env on list":     {env: []string{"GODOCKER_EXECUTORS=docker"}, want: "in the file"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "c.yaml")

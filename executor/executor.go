@@ -154,6 +154,8 @@ type Config struct {
 	// machine shared with other work (0: what the platform says).
 	CPUs   int    `yaml:"cpus" json:"cpus,omitempty"`
 	Memory string `yaml:"memory" json:"memory,omitempty"`
+	// Policy overrides scheduler.policy for the jobs of this executor.
+	Policy string `yaml:"policy" json:"policy,omitempty"`
 	// Network is the container network for jobs (docker: "bridge",
 	// "none", "host", or a named network). Empty: the platform's default.
 	Network string `yaml:"network" json:"network,omitempty"`
