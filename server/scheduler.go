@@ -48,20 +48,38 @@ func (s *Server) pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	now := time.Now()
+	// Fair share weighs each user's use on every executor.
+	users, groups := s.ledger.totals(now, running)
 	for name := range s.execs {
 		nodes, err := s.nodes(ctx, name)
 		if err != nil {
 			s.log.Warn("executor has no nodes now", "executor", name, "err", err)
 		}
 		plan := sched.Plan(sched.Snapshot{
-			Pending: only(pending, name),
-			Running: only(running, name),
-			Nodes:   nodes,
-			Now:     time.Now(),
+			Pending:    only(pending, name),
+			Running:    only(running, name),
+			Nodes:      nodes,
+			Now:        now,
+			Policy:     s.policy(name),
+			Projects:   map[string]sched.Project{"default": {Name: "default", Priority: 50}},
+			UserUsage:  users,
+			GroupUsage: groups,
 		})
 		s.apply(ctx, name, plan)
 	}
 	return nil
+}
+
+// policy is the scheduling policy of an executor's jobs.
+func (s *Server) policy(execName string) sched.Policy {
+	c := s.cfg.Scheduler
+	return sched.Policy{Name: s.cfg.PolicyOf(execName), Weights: sched.Weights{
+		WaitingTime: c.FairshareWaitingTimeWeight,
+		UserTime:    c.FairshareUserTimeWeight, UserCPU: c.FairshareUserCPUWeight, UserRAM: c.FairshareUserRAMWeight,
+		GroupTime: c.FairshareGroupTimeWeight, GroupCPU: c.FairshareGroupCPUWeight, GroupRAM: c.FairshareGroupRAMWeight,
+		User: c.FairshareUserWeight, Group: c.FairshareGroupWeight,
+	}}
 }
 
 func only(jobs []*api.Job, executor string) []*api.Job {
@@ -80,8 +98,8 @@ func (s *Server) apply(ctx context.Context, execName string, plan []sched.Decisi
 	for _, d := range plan {
 		switch d.Action {
 		case sched.Wait:
-			if d.Job.Reason != d.Reason {
-				s.setReason(ctx, d.Job, d.Reason)
+			if d.Job.Reason != d.Reason || priorityMoved(d.Job.Priority, d.Priority) {
+				s.setReason(ctx, d.Job, d.Reason, d.Priority)
 			}
 		case sched.Start:
 			sem <- struct{}{}
@@ -95,12 +113,23 @@ func (s *Server) apply(ctx context.Context, execName string, plan []sched.Decisi
 	wg.Wait()
 }
 
-func (s *Server) setReason(ctx context.Context, j *api.Job, r api.Reason) {
+// priorityStep is how far a pending job's priority must move before it
+// is written again: waiting time moves every priority a little at every
+// pass, and a write per pending job per pass would cost more than it tells.
+const priorityStep = 0.01
+
+func priorityMoved(old, cur api.Priority) bool {
+	d := old.Value - cur.Value
+	return d > priorityStep || d < -priorityStep || len(old.Parts) != len(cur.Parts)
+}
+
+// setReason records why a pending job waits and its priority.
+func (s *Server) setReason(ctx context.Context, j *api.Job, r api.Reason, p api.Priority) {
 	_, err := s.store.UpdateJob(ctx, j.ID, func(cur *api.Job) error {
 		if cur.State != api.Pending {
 			return errSkip
 		}
-		cur.Reason = r
+		cur.Reason, cur.Priority = r, p
 		return nil
 	})
 	if err != nil && !errors.Is(err, errSkip) {
@@ -187,6 +216,7 @@ func (s *Server) finish(ctx context.Context, run *api.Job, state api.State, reas
 		}
 		return
 	}
+	s.ledger.add(j, time.Now())
 	s.log.Info("job finished", "job", j.ID, "user", j.User, "state", j.State, "exit", fmtExit(exit), "reason", j.Reason.Message)
 	s.publish(api.EventFinished, j)
 	s.poke()

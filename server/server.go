@@ -32,7 +32,8 @@ type Server struct {
 	execs           map[string]executor.Executor
 	defaultExecutor string
 
-	wake chan struct{} // a scheduling pass is wanted
+	wake   chan struct{} // a scheduling pass is wanted
+	ledger *ledger       // recent use, for fair share
 
 	nodesMu    sync.Mutex
 	nodesCache map[string]nodesEntry
@@ -58,6 +59,7 @@ func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus clus
 		execs:      map[string]executor.Executor{},
 		wake:       make(chan struct{}, 1),
 		nodesCache: map[string]nodesEntry{},
+		ledger:     newLedger(time.Duration(cfg.Scheduler.UserResetUsageDuration)),
 	}
 	for i, e := range execs {
 		s.execs[e.Name()] = e
@@ -113,6 +115,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	if err := s.ledger.load(ctx, s.store, time.Now()); err != nil {
+		return fmt.Errorf("read past usage: %w", err)
+	}
 	var wg sync.WaitGroup
 	// The watcher subscribes to executor events before it reconciles, so
 	// that no exit falls between the two.
@@ -242,7 +247,7 @@ func (s *Server) nodes(ctx context.Context, execName string) ([]sched.Node, erro
 	}
 	out := make([]sched.Node, len(ns))
 	for i, n := range ns {
-		out[i] = sched.Node{Name: n.Name, CPUs: n.CPUs, Memory: n.Memory}
+		out[i] = sched.Node{Name: n.Name, CPUs: n.CPUs, Memory: n.Memory, GPUs: n.GPUs, Labels: n.Labels}
 	}
 	s.nodesMu.Lock()
 	s.nodesCache[execName] = nodesEntry{nodes: out, at: time.Now()}

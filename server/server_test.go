@@ -552,3 +552,43 @@ func TestSharedDirReachable(t *testing.T) {
 		t.Errorf("state_dir is listable by others: %v", fi.Mode())
 	}
 }
+
+// TestFairShareOrdersByRecentUse: with the fairshare policy, a user who
+// used the cluster heavily waits behind one who did not, even when she
+// submitted first; both waiting jobs carry their priority and its parts.
+func TestFairShareOrdersByRecentUse(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.Scheduler.Policy = "fairshare" })
+	ctx := context.Background()
+	now := time.Now()
+	// alice ran 2 cpus for 10 hours yesterday.
+	h.srv.ledger.add(&api.Job{User: "alice", Group: "alice", Spec: api.Spec{CPUs: 2, Memory: gib}, Run: &api.Run{CPUs: 2, Memory: gib},
+		Started: now.Add(-20 * time.Hour), Ended: now.Add(-10 * time.Hour)}, now)
+
+	blocker := script("sleep")
+	blocker.CPUs = 2
+	b := h.submit(h.bob, blocker)
+	h.waitState(b.ID, api.Running)
+	heavy := h.submit(h.alice, api.Spec{Name: "heavy", Script: "x", CPUs: 2, Memory: gib})
+	light := h.submit(h.bob, api.Spec{Name: "light", Script: "x", CPUs: 2, Memory: gib})
+	for _, id := range []int64{heavy.ID, light.ID} {
+		h.waitState(id, api.Pending)
+	}
+	if err := h.sim.Finish(b.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(light.ID, api.Running)
+	waiting, err := h.st.Job(ctx, heavy.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waiting.State != api.Pending {
+		t.Fatalf("alice's job is %s; the light user's job should have gone first", waiting.State)
+	}
+	names := map[string]bool{}
+	for _, p := range waiting.Priority.Parts {
+		names[p.Name] = true
+	}
+	if len(waiting.Priority.Parts) == 0 || !names["user_time"] {
+		t.Errorf("pending job's priority = %+v; want its fair-share parts", waiting.Priority)
+	}
+}

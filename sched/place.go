@@ -1,0 +1,416 @@
+package sched
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/godocker/godocker/api"
+)
+
+// res is an amount of the resources placement counts.
+type res struct {
+	cpus int
+	mem  int64
+	gpus int
+}
+
+func (r res) covers(n res) bool { return r.cpus >= n.cpus && r.mem >= n.mem && r.gpus >= n.gpus }
+func (r res) plus(n res) res    { return res{r.cpus + n.cpus, r.mem + n.mem, r.gpus + n.gpus} }
+func (r res) minus(n res) res   { return res{r.cpus - n.cpus, r.mem - n.mem, r.gpus - n.gpus} }
+
+// demand is what a job holds while it runs: its resolved cpus and memory
+// (Run) when the server has resolved them, else what it asked for.
+func demand(j *api.Job) res {
+	r := res{cpus: j.CPUs(), mem: j.Spec.Memory, gpus: max(j.Spec.GPUs, 0)}
+	if j.Run != nil {
+		r.cpus, r.mem = max(j.Run.CPUs, 1), j.Run.Memory
+	}
+	return r
+}
+
+// nodeState is a node's capacity and what is free of it in the plan so far.
+type nodeState struct {
+	name string
+	cap  res
+	free res
+}
+
+// projectState is a project's limits and its use in the plan so far.
+type projectState struct {
+	name     string
+	idx      int32   // in planner.projectList
+	prio     float64 // 0..1, for fair share
+	hasLimit bool
+	limit    Limit
+	use      res
+	jobs     int
+}
+
+// ending is resources a node gets back at a job's expected end.
+type ending struct {
+	at   time.Time
+	node int
+	need res
+}
+
+// reservation holds a node for the top job that fits nowhere now.
+type reservation struct {
+	job  *api.Job
+	need res
+	node int
+	at   time.Time
+	room res // free on the node at `at`, once the reserved job is placed
+}
+
+// planner is the state of one pass: what is free, what each project
+// holds, the reservation. The snapshot stays read-only.
+type planner struct {
+	s        *Snapshot
+	nodes    []nodeState
+	index    map[string]int // node name → index in nodes
+	largest  res            // componentwise largest capacity of any node
+	maxFree  res            // componentwise largest free of any node (an upper bound on what fits)
+	projects map[string]*projectState
+	endings  []ending // jobs started in this pass that have a walltime
+	entries  []entry  // the pending jobs, in the order of the snapshot
+	parts    []api.PriorityPart
+	stride   int // parts per job
+	// projectList holds every project seen, at its idx.
+	projectList []*projectState
+	resv        *reservation
+	triedRes    bool // the top job that fits nowhere was seen
+
+	// reasons memoises wait reasons while nothing starts: 100k waiting
+	// jobs ask for a few distinct sentences.
+	reasons map[reasonKey]api.Reason
+	// limitReasons memoises project-limit reasons, which depend only on
+	// the project's use.
+	limitReasons map[limitKey]api.Reason
+}
+
+// limitKey is a project at one of its limits: the resource, what the
+// project uses of it, and what the job needs.
+type limitKey struct {
+	project    *projectState
+	resource   string // cpu, memory, gpu or job
+	used, need int64
+}
+
+func (k limitKey) String() string {
+	pr := k.project
+	switch k.resource {
+	case "memory":
+		return fmt.Sprintf("project %s at its limit of %s memory (%s in use, the job needs %s)", pr.name,
+			api.FormatMemory(pr.limit.Memory), api.FormatMemory(k.used), api.FormatMemory(k.need))
+	case "cpu":
+		return fmt.Sprintf("project %s at its limit of %s (%d in use, the job needs %d)", pr.name, count(pr.limit.CPUs, "cpu"), k.used, k.need)
+	case "gpu":
+		return fmt.Sprintf("project %s at its limit of %s (%d in use, the job needs %d)", pr.name, count(pr.limit.GPUs, "gpu"), k.used, k.need)
+	}
+	return fmt.Sprintf("project %s at its limit of %s (%d running)", pr.name, count(pr.limit.Jobs, "job"), k.used)
+}
+
+type reasonKey struct {
+	code string
+	need res
+}
+
+func newPlanner(s *Snapshot) *planner {
+	p := &planner{s: s, nodes: make([]nodeState, len(s.Nodes)), projects: map[string]*projectState{}, reasons: map[reasonKey]api.Reason{}, limitReasons: map[limitKey]api.Reason{}}
+	index := make(map[string]int, len(s.Nodes))
+	p.index = index
+	for i, n := range s.Nodes {
+		c := res{max(n.CPUs, 0), max(n.Memory, 0), max(n.GPUs, 0)}
+		p.nodes[i] = nodeState{name: n.Name, cap: c, free: c}
+		index[n.Name] = i
+		p.largest = res{max(p.largest.cpus, c.cpus), max(p.largest.mem, c.mem), max(p.largest.gpus, c.gpus)}
+	}
+	for _, j := range s.Running {
+		need := demand(j)
+		if i, ok := index[j.Node]; ok {
+			p.nodes[i].free = p.nodes[i].free.minus(need)
+		}
+		pr := p.project(j.Project)
+		pr.use = pr.use.plus(need)
+		pr.jobs++
+	}
+	p.updateMaxFree()
+	return p
+}
+
+// project returns the state of a project, creating it on first use.
+func (p *planner) project(name string) *projectState {
+	if pr, ok := p.projects[name]; ok {
+		return pr
+	}
+	pr := &projectState{name: name, idx: int32(len(p.projectList)), prio: percent(defaultPriority)}
+	p.projectList = append(p.projectList, pr)
+	if def, ok := p.s.Projects[name]; ok {
+		pr.prio, pr.hasLimit, pr.limit = percent(def.Priority), def.HasLimit, def.Limit
+	}
+	p.projects[name] = pr
+	return pr
+}
+
+func (p *planner) updateMaxFree() {
+	var m res
+	for _, n := range p.nodes {
+		m = res{max(m.cpus, n.free.cpus), max(m.mem, n.free.mem), max(m.gpus, n.free.gpus)}
+	}
+	p.maxFree = m
+}
+
+// A check is one admission rule: it says whether the job may go on to
+// placement and, if not, why it waits.
+type check func(*planner, *entry) (api.Reason, bool)
+
+// admission is the chain of checks a job passes before placement.
+var admission = []check{(*planner).feasible, (*planner).withinProjectLimit}
+
+// decide runs a job through admission and placement and, if it starts,
+// records what it takes.
+func (p *planner) decide(e *entry) (node string, r api.Reason, ok bool) {
+	for _, c := range admission {
+		if r, ok := c(p, e); !ok {
+			return "", r, false
+		}
+	}
+	i, r, ok := p.place(e)
+	if !ok {
+		return "", r, false
+	}
+	p.take(e, i)
+	return p.nodes[i].name, api.Reason{}, true
+}
+
+// feasible: the job fits some node when that node is empty.
+func (p *planner) feasible(e *entry) (api.Reason, bool) {
+	if p.largest.covers(e.need) {
+		for _, n := range p.nodes {
+			if n.cap.covers(e.need) {
+				return api.Reason{}, true
+			}
+		}
+	}
+	return p.reason(reasonKey{code: api.ReasonTooLarge, need: e.need}, func() string {
+		return fmt.Sprintf("needs %s; no node is that large (largest: %s)", size(e.need, e.need.gpus > 0), largest(p.nodes, func(n nodeState) res { return n.cap }, e.need.gpus > 0))
+	}), false
+}
+
+// withinProjectLimit: the job's project stays within its simultaneous
+// limits.
+func (p *planner) withinProjectLimit(e *entry) (api.Reason, bool) {
+	pr := p.projectList[e.project]
+	if !pr.hasLimit {
+		return api.Reason{}, true
+	}
+	l, use, need := pr.limit, pr.use, e.need
+	// The sentence names the first limit the job would pass, with the
+	// numbers of that resource only: memoised on those.
+	var k limitKey
+	switch {
+	case l.CPUs > 0 && use.cpus+need.cpus > l.CPUs:
+		k = limitKey{pr, "cpu", int64(use.cpus), int64(need.cpus)}
+	case l.Memory > 0 && use.mem+need.mem > l.Memory:
+		k = limitKey{pr, "memory", use.mem, need.mem}
+	case l.GPUs > 0 && use.gpus+need.gpus > l.GPUs:
+		k = limitKey{pr, "gpu", int64(use.gpus), int64(need.gpus)}
+	case l.Jobs > 0 && pr.jobs+1 > l.Jobs:
+		k = limitKey{pr, "job", int64(pr.jobs), 1}
+	default:
+		return api.Reason{}, true
+	}
+	r, ok := p.limitReasons[k]
+	if !ok {
+		r = api.Reason{Code: api.ReasonProjectLimit, Message: k.String()}
+		p.limitReasons[k] = r
+	}
+	return r, false
+}
+
+// place picks the fullest node whose free capacity covers the job and
+// that the reservation allows. The first job that fits nowhere gets the
+// reservation.
+func (p *planner) place(e *entry) (int, api.Reason, bool) {
+	best, held := -1, false
+	if p.maxFree.covers(e.need) {
+		for i := range p.nodes {
+			n := &p.nodes[i]
+			if !n.free.covers(e.need) || best >= 0 && !fuller(n, &p.nodes[best]) {
+				continue
+			}
+			if p.resv != nil && i == p.resv.node && !p.backfills(e) {
+				held = true
+				continue
+			}
+			best = i
+		}
+	}
+	if best >= 0 {
+		return best, api.Reason{}, true
+	}
+	if held {
+		r := p.resv
+		return -1, p.reason(reasonKey{code: api.ReasonReserved, need: e.need}, func() string {
+			return fmt.Sprintf("waiting behind job %d, which has resources reserved on %s (needs %s)", r.job.ID, p.nodes[r.node].name, size(r.need, r.need.gpus > 0))
+		}), false
+	}
+	if !p.triedRes {
+		p.triedRes = true
+		if p.reserve(e) {
+			return -1, api.Reason{Code: api.ReasonResources, Message: p.resources(e.need) + "; " + p.nodes[p.resv.node].name + " is reserved for it"}, false
+		}
+	}
+	return -1, p.reason(reasonKey{code: api.ReasonResources, need: e.need}, func() string { return p.resources(e.need) }), false
+}
+
+// fuller orders nodes fullest first (least free cpus, memory, gpus), then
+// by name, for a stable choice.
+func fuller(a, b *nodeState) bool {
+	if c := cmp.Compare(a.free.cpus, b.free.cpus); c != 0 {
+		return c < 0
+	}
+	if c := cmp.Compare(a.free.mem, b.free.mem); c != 0 {
+		return c < 0
+	}
+	if c := cmp.Compare(a.free.gpus, b.free.gpus); c != 0 {
+		return c < 0
+	}
+	return a.name < b.name
+}
+
+// backfills reports whether a job may start on the reserved node without
+// delaying the reservation: it ends by the reserved time, or it fits in
+// the room the reserved job leaves.
+func (p *planner) backfills(e *entry) bool {
+	r := p.resv
+	if e.wall > 0 && !p.s.Now.Add(time.Duration(e.wall)*time.Second).After(r.at) {
+		return true
+	}
+	return r.room.covers(e.need)
+}
+
+// take records a start on node i.
+func (p *planner) take(e *entry, i int) {
+	n := &p.nodes[i]
+	n.free = n.free.minus(e.need)
+	pr := p.projectList[e.project]
+	pr.use = pr.use.plus(e.need)
+	pr.jobs++
+	var end time.Time
+	if e.wall > 0 {
+		end = p.s.Now.Add(time.Duration(e.wall) * time.Second)
+		p.endings = append(p.endings, ending{at: end, node: i, need: e.need})
+	}
+	if r := p.resv; r != nil && i == r.node && (e.wall == 0 || end.After(r.at)) {
+		r.room = r.room.minus(e.need)
+	}
+	p.updateMaxFree()
+	clear(p.reasons)
+}
+
+// reserve computes the earliest time the job could start on some node
+// from the expected ends of the jobs there, and reserves that node.
+func (p *planner) reserve(e *entry) bool {
+	var ends []ending
+	for _, j := range p.s.Running {
+		if j.Spec.Walltime <= 0 {
+			continue
+		}
+		i, ok := p.index[j.Node]
+		if !ok {
+			continue
+		}
+		start := j.Started
+		if start.IsZero() {
+			start = p.s.Now
+		}
+		at := start.Add(time.Duration(j.Spec.Walltime) * time.Second)
+		if at.Before(p.s.Now) {
+			at = p.s.Now
+		}
+		ends = append(ends, ending{at: at, node: i, need: demand(j)})
+	}
+	ends = append(ends, p.endings...)
+	slices.SortFunc(ends, func(a, b ending) int { return a.at.Compare(b.at) })
+
+	var best *reservation
+	for i, n := range p.nodes {
+		if !n.cap.covers(e.need) {
+			continue
+		}
+		free, found := n.free, false
+		var at time.Time
+		for _, end := range ends {
+			if end.node != i {
+				continue
+			}
+			if found && end.at.After(at) {
+				break
+			}
+			free = free.plus(end.need)
+			if !found && free.covers(e.need) {
+				found, at = true, end.at
+			}
+		}
+		if found && (best == nil || at.Before(best.at) || at.Equal(best.at) && n.name < p.nodes[best.node].name) {
+			best = &reservation{job: p.s.Pending[e.i], need: e.need, node: i, at: at, room: free.minus(e.need)}
+		}
+	}
+	p.resv = best
+	clear(p.reasons)
+	return best != nil
+}
+
+// reason returns the memoised reason for k, building its message once.
+func (p *planner) reason(k reasonKey, msg func() string) api.Reason {
+	if r, ok := p.reasons[k]; ok {
+		return r
+	}
+	r := api.Reason{Code: k.code, Message: msg()}
+	p.reasons[k] = r
+	return r
+}
+
+// resources says what a job that fits nowhere now needs and what is free.
+func (p *planner) resources(need res) string {
+	if len(p.nodes) == 0 {
+		return fmt.Sprintf("needs %s; no node is available", size(need, need.gpus > 0))
+	}
+	return fmt.Sprintf("needs %s; the largest free node has %s", size(need, need.gpus > 0),
+		largest(p.nodes, func(n nodeState) res { return n.free }, need.gpus > 0))
+}
+
+// largest describes the largest of the nodes' amounts (by cpus, then
+// memory, then gpus).
+func largest(nodes []nodeState, amount func(nodeState) res, gpus bool) string {
+	if len(nodes) == 0 {
+		return "none"
+	}
+	best := amount(nodes[0])
+	for _, n := range nodes[1:] {
+		a := amount(n)
+		if a.cpus > best.cpus || a.cpus == best.cpus && (a.mem > best.mem || a.mem == best.mem && a.gpus > best.gpus) {
+			best = a
+		}
+	}
+	return size(res{max(best.cpus, 0), max(best.mem, 0), max(best.gpus, 0)}, gpus)
+}
+
+// size says an amount in words: "2 cpus and 4G memory", or with gpus
+// "2 cpus, 4G memory and 1 gpu".
+func size(r res, gpus bool) string {
+	if gpus {
+		return fmt.Sprintf("%s, %s memory and %s", count(r.cpus, "cpu"), api.FormatMemory(r.mem), count(r.gpus, "gpu"))
+	}
+	return fmt.Sprintf("%s and %s memory", count(r.cpus, "cpu"), api.FormatMemory(r.mem))
+}
+
+func count(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
