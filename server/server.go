@@ -112,10 +112,14 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve is Run on a listener the caller made (tests use a socket in a
 // temporary directory).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer ln.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	if err := s.ledger.load(ctx, s.store, time.Now()); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return fmt.Errorf("read past usage: %w", err)
 	}
 	var wg sync.WaitGroup
@@ -133,6 +137,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if err := <-ready; err != nil {
 			cancel()
 			wg.Wait()
+			if errors.Is(err, context.Canceled) {
+				return nil // stopped while starting
+			}
 			return err
 		}
 	}

@@ -13,7 +13,7 @@ func TestLedger(t *testing.T) {
 	job := func(user, group string, cpus int, started, ended time.Time) *api.Job {
 		return &api.Job{User: user, Group: group, Spec: api.Spec{CPUs: cpus, Memory: 1 << 30}, Run: &api.Run{CPUs: cpus, Memory: 1 << 30}, Started: started, Ended: ended}
 	}
-	l.add(job("alice", "lab", 2, now.Add(-2*time.Hour), now.Add(-time.Hour)), now)   // 2 cpus × 3600 s
+	l.add(job("alice", "lab", 2, now.Add(-2*time.Hour), now.Add(-time.Hour)), now)     // 2 cpus × 3600 s
 	l.add(job("alice", "lab", 1, now.Add(-50*time.Hour), now.Add(-49*time.Hour)), now) // outside the window
 	l.add(job("bob", "lab", 4, now.Add(-10*time.Minute), now.Add(-5*time.Minute)), now)
 	running := []*api.Job{job("carol", "other", 1, now.Add(-100*time.Second), time.Time{})}
