@@ -538,3 +538,32 @@ func TestAdminAndGridEngineNames(t *testing.T) {
 		t.Errorf("reason = %q", k.Reason.Message)
 	}
 }
+
+// TestFairShareOnOneNode: two users compete for a one-cpu node. alice got
+// there first and keeps submitting; once her first job ends, bob's job goes
+// before her queued ones, because she has used the node and he has not.
+func TestFairShareOnOneNode(t *testing.T) {
+	// The executor's own policy overrides scheduler.policy (fifo).
+	s := startServer(t, "executors:\n  - type: docker\n    cpus: 1\n    policy: fairshare\n")
+	alice, bob := lookup(t, "gdtest-alice"), lookup(t, "gdtest-bob")
+	first := s.submit(alice, "sleep 2\n", "-N", "a1")
+	s.waitState(first, api.Running)
+	a2 := s.submit(alice, "sleep 1\n", "-N", "a2")
+	a3 := s.submit(alice, "sleep 1\n", "-N", "a3")
+	b1 := s.submit(bob, "sleep 1\n", "-N", "b1")
+
+	// While they wait, gstat -j explains their priority.
+	s.wait(a2, 30*time.Second, "given a priority", func(j *api.Job) bool { return len(j.Priority.Parts) > 0 })
+	r := s.run(alice, "", "gstat", "-j", strconv.FormatInt(a2, 10))
+	if !strings.Contains(r.stdout, "priority:") || !strings.Contains(r.stdout, "user_time") {
+		t.Errorf("gstat -j of a waiting job shows no fair-share priority:\n%s%s", r.stdout, r.stderr)
+	}
+	var started []time.Time
+	for _, id := range []int64{b1, a2, a3} {
+		started = append(started, s.waitState(id, api.Done).Started)
+	}
+	if !started[0].Before(started[1]) || !started[0].Before(started[2]) {
+		t.Errorf("bob's job started at %v, alice's queued ones at %v and %v; fair share should have put bob's first",
+			started[0].Format(time.StampMilli), started[1].Format(time.StampMilli), started[2].Format(time.StampMilli))
+	}
+}
