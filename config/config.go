@@ -118,6 +118,11 @@ type Limits struct {
 	Pids int64 `yaml:"pids"`
 	// MaxWalltime per job (0: none).
 	MaxWalltime Duration `yaml:"max_walltime"`
+	// MaxPendingPerUser caps the jobs one user may have waiting (pending
+	// or held); MaxPending caps them all (0: no cap). Past it, submissions
+	// are refused until some start: gsub exits 25, try again later.
+	MaxPendingPerUser int `yaml:"max_pending_per_user"`
+	MaxPending        int `yaml:"max_pending"`
 }
 
 // Duration is a time.Duration written as "10s", "5m" in YAML and in the
@@ -309,7 +314,7 @@ func (c *Config) Validate() error {
 			bad("%s: %v", key, err)
 		}
 	}
-	if c.Limits.MaxCPUs < 0 || c.Limits.Pids < 0 || c.Limits.MaxWalltime < 0 {
+	if c.Limits.MaxCPUs < 0 || c.Limits.Pids < 0 || c.Limits.MaxWalltime < 0 || c.Limits.MaxPendingPerUser < 0 || c.Limits.MaxPending < 0 {
 		bad("limits: values must not be negative")
 	}
 	return errors.Join(errs...)

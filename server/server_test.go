@@ -592,3 +592,45 @@ func TestFairShareOrdersByRecentUse(t *testing.T) {
 		t.Errorf("pending job's priority = %+v; want its fair-share parts", waiting.Priority)
 	}
 }
+
+// TestPendingCaps: a user with too many waiting jobs, or a full queue, is
+// told to come back later, and nothing is stored.
+func TestPendingCaps(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.Limits.MaxPendingPerUser = 2
+		c.Limits.MaxPending = 3
+	})
+	ctx := context.Background()
+	held := func(c *caller) (*api.Job, error) {
+		spec := script("x")
+		spec.Hold = true
+		return h.srv.submit(ctx, c, spec)
+	}
+	for range 2 {
+		if _, err := held(h.alice); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := held(h.alice)
+	if !errors.Is(err, api.ErrUnavailable) || !strings.Contains(err.Error(), "you have 2 jobs waiting") {
+		t.Fatalf("alice's third waiting job: %v; want unavailable, per-user cap", err)
+	}
+	if _, err := held(h.bob); err != nil {
+		t.Fatalf("bob's first job: %v", err)
+	}
+	_, err = held(h.bob)
+	if !errors.Is(err, api.ErrUnavailable) || !strings.Contains(err.Error(), "the queue holds 3 waiting jobs") {
+		t.Fatalf("a fourth waiting job: %v; want unavailable, global cap", err)
+	}
+	if n, _ := h.st.Count(ctx, store.Query{}); n != 3 {
+		t.Errorf("the store holds %d jobs; refused ones must not be stored", n)
+	}
+	// Once one leaves the queue there is room again.
+	jobs, _ := h.st.Jobs(ctx, store.Query{Users: []string{"alice"}})
+	if _, err := h.srv.delete(ctx, h.alice, jobs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := held(h.alice); err != nil {
+		t.Errorf("after a deletion: %v", err)
+	}
+}

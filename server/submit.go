@@ -14,6 +14,7 @@ import (
 
 	"github.com/godocker/godocker/api"
 	"github.com/godocker/godocker/config"
+	"github.com/godocker/godocker/store"
 )
 
 // Limits of what a submission may carry.
@@ -47,6 +48,9 @@ type checked struct {
 func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job, error) {
 	ck, err := s.validate(ctx, c, &spec)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, c); err != nil {
 		return nil, err
 	}
 	id, err := s.store.NextID(ctx)
@@ -87,6 +91,33 @@ func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job
 		return nil, fmt.Errorf("store job %d: %w", id, err)
 	}
 	return j, nil
+}
+
+// waiting are the states of jobs that count against the pending caps.
+var waiting = []api.State{api.Pending, api.Held}
+
+// admit applies the caps on waiting jobs (rate limiting): a user, or
+// everybody, with too many jobs waiting must let some start first.
+func (s *Server) admit(ctx context.Context, c *caller) error {
+	if limit := s.cfg.Limits.MaxPendingPerUser; limit > 0 {
+		n, err := s.store.Count(ctx, store.Query{Users: []string{c.User}, States: waiting})
+		if err != nil {
+			return fmt.Errorf("count pending jobs: %w", err)
+		}
+		if n >= limit {
+			return &api.Error{Code: api.CodeUnavailable, Message: fmt.Sprintf("you have %d jobs waiting, the most one user may (limits.max_pending_per_user): submit again when some have started", n)}
+		}
+	}
+	if limit := s.cfg.Limits.MaxPending; limit > 0 {
+		n, err := s.store.Count(ctx, store.Query{States: waiting})
+		if err != nil {
+			return fmt.Errorf("count pending jobs: %w", err)
+		}
+		if n >= limit {
+			return &api.Error{Code: api.CodeUnavailable, Message: fmt.Sprintf("the queue holds %d waiting jobs, the most it takes (limits.max_pending): submit again later", n)}
+		}
+	}
+	return nil
 }
 
 // validate checks everything about spec that does not need the job id,

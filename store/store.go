@@ -42,6 +42,9 @@ type Store interface {
 	Job(ctx context.Context, id int64) (*api.Job, error)
 	// Jobs returns the jobs that match q, in increasing id order.
 	Jobs(ctx context.Context, q Query) ([]*api.Job, error)
+	// Count returns how many jobs match q (q.Limit is ignored), without
+	// reading them.
+	Count(ctx context.Context, q Query) (int, error)
 	// UpdateJob applies fn to the current job atomically: no other update
 	// of that job runs between the read and the write. If fn returns an
 	// error, nothing is written and UpdateJob returns that error

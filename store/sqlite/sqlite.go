@@ -392,6 +392,18 @@ func (s *Store) Close() error {
 
 // jobsQuery returns the SELECT of the jobs that match q, and its arguments.
 func jobsQuery(q store.Query) (string, []any) {
+	where, args := whereClause(q)
+	query := "SELECT id, job FROM jobs" + where + " ORDER BY id"
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	return query, args
+}
+
+// whereClause is the WHERE part (with its leading blank) that selects q's
+// jobs, shared by Jobs and Count.
+func whereClause(q store.Query) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -424,17 +436,20 @@ func jobsQuery(q store.Query) (string, []any) {
 	in("id", len(q.IDs), func(i int) any { return q.IDs[i] })
 	in("user", len(q.Users), func(i int) any { return q.Users[i] })
 	in("state", len(q.States), func(i int) any { return string(q.States[i]) })
+	if len(where) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
 
-	query := "SELECT id, job FROM jobs"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
+// Count returns how many jobs match q, from the indexes alone.
+func (s *Store) Count(ctx context.Context, q store.Query) (int, error) {
+	where, args := whereClause(q)
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM jobs"+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count jobs: %w", err)
 	}
-	query += " ORDER BY id"
-	if q.Limit > 0 {
-		query += " LIMIT ?"
-		args = append(args, q.Limit)
-	}
-	return query, args
+	return n, nil
 }
 
 func decode(id int64, doc []byte) (*api.Job, error) {

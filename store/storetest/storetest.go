@@ -404,6 +404,16 @@ func testJobsQuery(t *testing.T, e *env) {
 			t.Fatalf("%s: the fixture matches %d jobs; fix the test case", tt.name, len(want))
 		}
 		checkIDs(t, tt.name, list(t, s, tt.q), want)
+		// Count agrees with the query, ignoring its limit.
+		noLimit := tt.q
+		noLimit.Limit = 0
+		n, err := s.Count(context.Background(), tt.q)
+		if err != nil {
+			t.Fatalf("%s: Count: %v", tt.name, err)
+		}
+		if all := expect(noLimit, jobs); n != len(all) {
+			t.Errorf("%s: Count = %d; want %d", tt.name, n, len(all))
+		}
 	}
 
 	// The jobs come back whole, not just their ids.
