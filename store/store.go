@@ -51,6 +51,11 @@ type Store interface {
 	// unchanged. fn must not change the job's ID. It returns the job as
 	// stored.
 	UpdateJob(ctx context.Context, id int64, fn func(*api.Job) error) (*api.Job, error)
+	// Setting returns the server-wide setting stored under key ("" if
+	// none); SetSetting stores one ("" removes it). Settings are durable
+	// and shared by every server of the store, like jobs.
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
 	// Close releases the store.
 	Close() error
 }

@@ -89,6 +89,11 @@ var schema = []string{
 		last INTEGER NOT NULL
 	) STRICT;
 	INSERT INTO job_ids (only, last) VALUES (1, 0);`,
+	// 2: server-wide settings (maintenance mode, ...).
+	`CREATE TABLE settings (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	) STRICT;`,
 }
 
 // Pragmas of every connection.
@@ -226,6 +231,33 @@ func (s *Store) NextID(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("reserve job id: %w", err)
 	}
 	return id, nil
+}
+
+// Setting returns the value stored under key, or "" if none is.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetSetting stores value under key; "" removes it.
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	var err error
+	if value == "" {
+		_, err = s.w.ExecContext(ctx, "DELETE FROM settings WHERE key = ?", key)
+	} else {
+		_, err = s.w.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
+	}
+	if err != nil {
+		return fmt.Errorf("write setting %s: %w", key, err)
+	}
+	return nil
 }
 
 // CreateJob stores a new job. If its id is above the last one NextID

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestPragmas(t *testing.T) {
 		{s.w, "writer", "journal_mode", "wal"},
 		{s.w, "writer", "synchronous", "2"}, // FULL
 		{s.w, "writer", "busy_timeout", "10000"},
-		{s.w, "writer", "user_version", "1"},
+		{s.w, "writer", "user_version", strconv.Itoa(len(schema))},
 		{s.w, "writer", "query_only", "0"},
 		{s.r, "reader", "journal_mode", "wal"},
 		{s.r, "reader", "synchronous", "2"},
@@ -313,4 +314,34 @@ func (s *Store) createJobs(ctx context.Context, jobs []*api.Job) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// TestMigratesFromVersion1: a database made before settings existed gains
+// them when opened, and keeps its jobs.
+func TestMigratesFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "godocker.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := s.NextID(ctx)
+	if err := s.CreateJob(ctx, &api.Job{ID: id, User: "alice", State: api.Pending}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, "DROP TABLE settings; PRAGMA user_version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen a version 1 database: %v", err)
+	}
+	defer s.Close()
+	if err := s.SetSetting(ctx, "maintenance", "on"); err != nil {
+		t.Errorf("settings after migration: %v", err)
+	}
+	if _, err := s.Job(ctx, id); err != nil {
+		t.Errorf("job lost in migration: %v", err)
+	}
 }

@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"UpdateJob/FnError", testUpdateFnError},
 		{"UpdateJob/NotFound", testUpdateNotFound},
 		{"UpdateJob/Concurrent", testUpdateConcurrent},
+		{"Settings", testSettings},
 		{"Durability", testDurability},
 		{"Copies", testCopies},
 		{"SharedData", testSharedData},
@@ -791,4 +792,39 @@ func testCanceledContext(t *testing.T, e *env) {
 		t.Error("UpdateJob with a canceled context succeeded, want an error")
 	}
 	checkJob(t, "Job after the failed UpdateJob", get(t, s, j.ID), j)
+}
+
+// testSettings: server-wide settings are stored, replaced, removed, and
+// survive a reopen.
+func testSettings(t *testing.T, e *env) {
+	ctx := context.Background()
+	s, closeStore := e.openClosable()
+	if v, err := s.Setting(ctx, "maintenance"); err != nil || v != "" {
+		t.Fatalf("unset setting = %q, %v; want \"\", nil", v, err)
+	}
+	for _, v := range []string{"on: upgrading", "on: moved to 14:00 ✓"} {
+		if err := s.SetSetting(ctx, "maintenance", v); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Setting(ctx, "maintenance"); err != nil || got != v {
+			t.Fatalf("Setting = %q, %v; want %q", got, err, v)
+		}
+	}
+	if err := s.SetSetting(ctx, "other", "x"); err != nil {
+		t.Fatal(err)
+	}
+	closeStore()
+	s = e.store()
+	if got, _ := s.Setting(ctx, "maintenance"); got != "on: moved to 14:00 ✓" {
+		t.Errorf("after reopen: %q", got)
+	}
+	if err := s.SetSetting(ctx, "maintenance", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Setting(ctx, "maintenance"); got != "" {
+		t.Errorf("removed setting = %q", got)
+	}
+	if got, _ := s.Setting(ctx, "other"); got != "x" {
+		t.Errorf("another setting changed: %q", got)
+	}
 }
