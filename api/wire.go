@@ -26,6 +26,14 @@ const (
 	ActionRegistered = "registered"
 )
 
+// Maintenance is the state of maintenance mode (GET and PUT
+// /api/v1/maintenance): while on, submissions are refused; running jobs go
+// on and reads still work.
+type Maintenance struct {
+	On      bool   `json:"on"`
+	Message string `json:"message,omitempty"` // why, shown to those refused
+}
+
 // Identity is who the server believes the caller is.
 type Identity struct {
 	User  string `json:"user"`

@@ -634,3 +634,45 @@ func TestPendingCaps(t *testing.T) {
 		t.Errorf("after a deletion: %v", err)
 	}
 }
+
+// TestMaintenance: admins turn it on; submissions are refused with the
+// reason, running jobs go on, reads still work; users cannot toggle it.
+func TestMaintenance(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	run := h.submit(h.alice, script("sleep"))
+	h.waitState(run.ID, api.Running)
+	do := func(c *caller, method, body string) (int, string) {
+		req := httptest.NewRequest(method, "/api/v1/maintenance", strings.NewReader(body))
+		req = req.WithContext(context.WithValue(req.Context(), callerKey, c))
+		rec := httptest.NewRecorder()
+		h.srv.Handler().ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := do(h.alice, "PUT", `{"on":true}`); code != 403 || !strings.Contains(body, "only admins") {
+		t.Errorf("alice turning maintenance on: %d %s", code, body)
+	}
+	if code, body := do(h.admin, "PUT", `{"on":true,"message":"disk upgrade until 14:00"}`); code != 200 {
+		t.Fatalf("admin: %d %s", code, body)
+	}
+	_, err := h.srv.submit(ctx, h.bob, script("x"))
+	if !errors.Is(err, api.ErrUnavailable) || !strings.Contains(err.Error(), "maintenance (disk upgrade until 14:00)") {
+		t.Errorf("submission in maintenance: %v", err)
+	}
+	if code, body := do(h.bob, "GET", ""); code != 200 || !strings.Contains(body, `"on":true`) {
+		t.Errorf("reading maintenance mode: %d %s", code, body)
+	}
+	if j, err := h.st.Job(ctx, run.ID); err != nil || j.State != api.Running {
+		t.Errorf("running job during maintenance: %v %v", j.State, err)
+	}
+	if err := h.sim.Finish(run.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(run.ID, api.Done)
+	if code, _ := do(h.admin, "PUT", `{"on":false}`); code != 200 {
+		t.Fatal("turning maintenance off failed")
+	}
+	if _, err := h.srv.submit(ctx, h.bob, script("x")); err != nil {
+		t.Errorf("after maintenance: %v", err)
+	}
+}

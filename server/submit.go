@@ -46,6 +46,9 @@ type checked struct {
 // Nothing is created when validation fails, except that the job id
 // reserved for it is never used.
 func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job, error) {
+	if err := s.refuseInMaintenance(ctx); err != nil {
+		return nil, err
+	}
 	ck, err := s.validate(ctx, c, &spec)
 	if err != nil {
 		return nil, err

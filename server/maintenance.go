@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/godocker/godocker/api"
+)
+
+// settingMaintenance holds maintenance mode in the store: empty when off,
+// else the admin's message. In the store, every server sees it and it
+// survives restarts.
+const settingMaintenance = "maintenance"
+
+func (s *Server) maintenance(ctx context.Context) (api.Maintenance, error) {
+	v, err := s.store.Setting(ctx, settingMaintenance)
+	if err != nil {
+		return api.Maintenance{}, err
+	}
+	return api.Maintenance{On: v != "", Message: v}, nil
+}
+
+// refuseInMaintenance is the admission check of maintenance mode.
+func (s *Server) refuseInMaintenance(ctx context.Context) error {
+	m, err := s.maintenance(ctx)
+	if err != nil {
+		return fmt.Errorf("read maintenance mode: %w", err)
+	}
+	if m.On {
+		return &api.Error{Code: api.CodeUnavailable, Message: fmt.Sprintf("GoDocker is in maintenance (%s): no new jobs are taken now; running jobs go on. Submit again later", m.Message)}
+	}
+	return nil
+}
+
+func (s *Server) getMaintenance(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	m, err := s.maintenance(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if !c.Admin {
+		return api.Denied(fmt.Sprintf("%s may not change maintenance mode: only admins may", c.User))
+	}
+	var m api.Maintenance
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&m); err != nil {
+		return api.Invalid("malformed request: " + err.Error())
+	}
+	value := ""
+	if m.On {
+		value = m.Message
+		if value == "" {
+			value = "no reason given"
+		}
+	}
+	if err := s.store.SetSetting(r.Context(), settingMaintenance, value); err != nil {
+		return err
+	}
+	s.log.Info("maintenance mode", "on", m.On, "message", value, "by", c.User)
+	writeJSON(w, http.StatusOK, api.Maintenance{On: m.On, Message: value})
+	return nil
+}
