@@ -34,6 +34,8 @@ type Client interface {
 	Delete(ctx context.Context, id int64) (*api.DeleteResult, error)
 	Events(ctx context.Context, ids ...int64) (<-chan api.Event, error)
 	Whoami(ctx context.Context) (*api.Identity, error)
+	Maintenance(ctx context.Context) (*api.Maintenance, error)
+	SetMaintenance(ctx context.Context, m api.Maintenance) (*api.Maintenance, error)
 }
 
 var _ Client = (*client.Client)(nil)

@@ -35,6 +35,8 @@ type fake struct {
 	deleted []int64
 	submitE error
 	events  chan api.Event
+	maint   api.Maintenance
+	admin   bool
 }
 
 func newFake(me string, jobs ...*api.Job) *fake {
@@ -115,6 +117,23 @@ func (f *fake) Events(ctx context.Context, _ ...int64) (<-chan api.Event, error)
 		return f.events, nil
 	}
 	return make(chan api.Event), nil
+}
+
+func (f *fake) Maintenance(context.Context) (*api.Maintenance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.maint
+	return &m, nil
+}
+
+func (f *fake) SetMaintenance(_ context.Context, m api.Maintenance) (*api.Maintenance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.admin {
+		return nil, api.Denied(f.me + " may not change maintenance mode: only admins may")
+	}
+	f.maint = m
+	return &m, nil
 }
 
 func (f *fake) Whoami(context.Context) (*api.Identity, error) {
@@ -499,5 +518,41 @@ func TestGdel(t *testing.T) {
 	f2 := newFake("alice", &api.Job{ID: 3, User: "alice", State: api.Pending}, &api.Job{ID: 4, User: "alice", State: api.Running})
 	if r := gdel(f2, "-u", "alice"); r.code != 0 || r.stdout != "alice has deleted job 3\nalice has registered the job 4 for deletion\n" {
 		t.Errorf("gdel -u: exit %d %q", r.code, r.stdout)
+	}
+}
+
+func gctl(f *fake, args ...string) run {
+	var out, errb bytes.Buffer
+	code := Gctl(context.Background(), f, args, &out, &errb)
+	return run{code, out.String(), errb.String()}
+}
+
+func TestGctlMaintenance(t *testing.T) {
+	f := newFake("root")
+	f.admin = true
+	var b strings.Builder
+	for _, args := range [][]string{
+		{"maintenance"}, {"maintenance", "on", "disk", "upgrade"}, {"maintenance", "status"}, {"maintenance", "off"},
+	} {
+		r := gctl(f, args...)
+		if r.code != 0 {
+			t.Fatalf("gctl %v: exit %d %s", args, r.code, r.stderr)
+		}
+		b.WriteString(r.stdout)
+	}
+	golden(t, "gctl-maintenance", b.String())
+
+	user := newFake("alice")
+	if r := gctl(user, "maintenance", "on"); r.code != 1 || r.stderr != "gctl: alice may not change maintenance mode: only admins may\n" {
+		t.Errorf("a user turning maintenance on: exit %d %q", r.code, r.stderr)
+	}
+	if r := gctl(user, "maintenance", "sideways"); r.code != 2 || !strings.Contains(r.stderr, "want status, on [MESSAGE] or off") {
+		t.Errorf("bad subcommand argument: exit %d %q", r.code, r.stderr)
+	}
+	if r := gctl(user, "frobnicate"); r.code == 0 {
+		t.Errorf("unknown command: exit %d", r.code)
+	}
+	if r := gctl(user, "--help"); r.code != 0 || !strings.Contains(r.stdout, "maintenance") {
+		t.Errorf("gctl --help: %d %q", r.code, r.stdout)
 	}
 }

@@ -11,7 +11,7 @@ import (
 // TestManPagesDocumentEveryFlag keeps man/*.1 in step with the commands.
 func TestManPagesDocumentEveryFlag(t *testing.T) {
 	for page, flags := range map[string][]ucli.Flag{
-		"gsub.1": gsubFlags(), "gstat.1": gstatFlags(), "gdel.1": gdelFlags(),
+		"gsub.1": gsubFlags(), "gstat.1": gstatFlags(), "gdel.1": gdelFlags(), "gctl.1": {&ucli.BoolFlag{Name: "help"}},
 	} {
 		b, err := os.ReadFile("../man/" + page)
 		if err != nil {

@@ -116,6 +116,25 @@ func (c *Client) Delete(ctx context.Context, id int64) (*api.DeleteResult, error
 	return &r, nil
 }
 
+// Maintenance reports whether maintenance mode is on, and why.
+func (c *Client) Maintenance(ctx context.Context) (*api.Maintenance, error) {
+	var m api.Maintenance
+	if err := c.do(ctx, http.MethodGet, "/api/v1/maintenance", nil, nil, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// SetMaintenance turns maintenance mode on (with a message for those
+// refused) or off. Admins only.
+func (c *Client) SetMaintenance(ctx context.Context, m api.Maintenance) (*api.Maintenance, error) {
+	var out api.Maintenance
+	if err := c.do(ctx, http.MethodPut, "/api/v1/maintenance", nil, m, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Whoami returns the identity the server sees for this client.
 func (c *Client) Whoami(ctx context.Context) (*api.Identity, error) {
 	var id api.Identity

@@ -65,7 +65,7 @@ func setup() (int, error) {
 		return 0, err
 	}
 	bin = filepath.Join(dir, "bin")
-	build := exec.Command("go", "build", "-o", bin+"/", "../cmd/godockerd", "../cmd/gsub", "../cmd/gstat", "../cmd/gdel")
+	build := exec.Command("go", "build", "-o", bin+"/", "../cmd/godockerd", "../cmd/gsub", "../cmd/gstat", "../cmd/gdel", "../cmd/gctl")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		return 1, fmt.Errorf("build the commands: %w", err)
@@ -565,5 +565,35 @@ func TestFairShareOnOneNode(t *testing.T) {
 	if !started[0].Before(started[1]) || !started[0].Before(started[2]) {
 		t.Errorf("bob's job started at %v, alice's queued ones at %v and %v; fair share should have put bob's first",
 			started[0].Format(time.StampMilli), started[1].Format(time.StampMilli), started[2].Format(time.StampMilli))
+	}
+}
+
+// TestMaintenanceMode: root turns it on with gctl; alice's gsub is refused
+// with exit 25 and the reason; gstat still answers; a restart keeps it.
+func TestMaintenanceMode(t *testing.T) {
+	s := startServer(t, "")
+	alice := lookup(t, "gdtest-alice")
+	root := account{name: "root", uid: 0, gid: 0, home: "/root"}
+	if r := s.run(alice, "", "gctl", "maintenance", "on"); r.code != 1 || !strings.Contains(r.stderr, "only admins") {
+		t.Errorf("alice's gctl maintenance on: %d %q", r.code, r.stderr)
+	}
+	if r := s.run(root, "", "gctl", "maintenance", "on", "disk", "swap"); r.code != 0 || r.stdout != "maintenance: on (disk swap)\n" {
+		t.Fatalf("root's gctl maintenance on: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	s.stop(syscall.SIGTERM)
+	s.start()
+	r := s.run(alice, "true\n", "gsub")
+	if r.code != 25 || !strings.Contains(r.stderr, "Unable to run job: GoDocker is in maintenance (disk swap)") {
+		t.Errorf("gsub in maintenance: exit %d %q; want 25 and the reason", r.code, r.stderr)
+	}
+	if r := s.run(alice, "", "gstat", "-u", "*"); r.code != 0 {
+		t.Errorf("gstat in maintenance: %d %q", r.code, r.stderr)
+	}
+	if r := s.run(alice, "", "gctl", "maintenance"); r.stdout != "maintenance: on (disk swap)\n" {
+		t.Errorf("gctl maintenance as alice: %q", r.stdout)
+	}
+	s.run(root, "", "gctl", "maintenance", "off")
+	if r := s.run(alice, "true\n", "gsub", "-terse"); r.code != 0 {
+		t.Errorf("gsub after maintenance: %d %q", r.code, r.stderr)
 	}
 }
