@@ -333,6 +333,10 @@ func TestLimitsInContainer(t *testing.T) {
 	alice := lookup(t, "gdtest-alice")
 	id := s.submit(alice, "sleep 300\n", "-l", "h_vmem=96M", "-pe", "smp", "1", "-N", "limits")
 	j := s.waitState(id, api.Running)
+	// The job is marked running just before its container is created.
+	s.wait(id, 30*time.Second, "in its container", func(*api.Job) bool {
+		return exec.Command("docker", "inspect", j.Container).Run() == nil
+	})
 	out, err := exec.Command("docker", "inspect", "-f",
 		`{{.Config.User}}|{{.HostConfig.NanoCpus}}|{{.HostConfig.Memory}}|{{.HostConfig.MemorySwap}}|{{.HostConfig.PidsLimit}}|{{.HostConfig.SecurityOpt}}|{{.HostConfig.CapDrop}}|{{.Config.Labels}}`,
 		j.Container).Output()
