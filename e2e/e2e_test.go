@@ -601,3 +601,35 @@ func TestMaintenanceMode(t *testing.T) {
 		t.Errorf("gsub after maintenance: %d %q", r.code, r.stderr)
 	}
 }
+
+// TestCheckConfig: godockerd check-config prints the effective
+// configuration (file, environment, defaults) and refuses a bad one.
+func TestCheckConfig(t *testing.T) {
+	if skipAll != "" {
+		t.Skip(skipAll)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("shared_dir: /srv/jobs\nadmins: [alice]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(bin, "godockerd"), "--config", good, "check-config")
+	cmd.Env = append(os.Environ(), "GODOCKER_SCHEDULER_POLICY=fairshare")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("check-config of a good file: %v", err)
+	}
+	for _, want := range []string{"shared_dir: /srv/jobs", "policy: fairshare", "- alice", "dsn: /var/lib/godocker/godocker.db"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, out)
+		}
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("scheduler:\n  policy: lottery\nvolumes: [{name: d, path: rel, acl: rw}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(filepath.Join(bin, "godockerd"), "--config", bad, "check-config").CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "lottery") || !strings.Contains(string(out), "volumes[d]") {
+		t.Errorf("check-config of a bad file: %v\n%s; want exit 1 naming every problem", err, out)
+	}
+}
