@@ -24,6 +24,7 @@ func Gctl(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 	app := newApp(name, gctlUsage, gctlDescription, []ucli.Flag{
 		&ucli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show this help"},
 	}, stdout, stderr)
+	app.Usage = "control GoDocker"
 	app.HideHelpCommand = false
 	app.Commands = []*ucli.Command{maintenanceCommand(ctx, c, stdout)}
 	app.Action = func(cc *ucli.Context) error {

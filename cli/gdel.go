@@ -38,6 +38,7 @@ func Gdel(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 	const name = "gdel"
 	status := exitOK
 	app := newApp(name, gdelUsage, gdelDescription, gdelFlags(), stdout, stderr)
+	app.Usage = "delete jobs (Grid Engine's qdel)"
 	app.Action = func(cc *ucli.Context) error {
 		if cc.Bool("help") {
 			return ucli.ShowAppHelp(cc)

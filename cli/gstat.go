@@ -44,6 +44,7 @@ func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Write
 	const name = "gstat"
 	status := exitOK
 	app := newApp(name, gstatUsage, gstatDescription, gstatFlags(), stdout, stderr)
+	app.Usage = "show jobs (Grid Engine's qstat)"
 	app.Action = func(cc *ucli.Context) error {
 		if cc.Bool("help") {
 			return ucli.ShowAppHelp(cc)
@@ -79,7 +80,11 @@ func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
+		sort.Slice(jobs, func(a, b int) bool { return jobs[a].ID < jobs[b].ID })
 		if cc.Bool("json") {
+			if jobs == nil {
+				jobs = []*api.Job{} // an empty array, not null
+			}
 			return writeJSON(stdout, jobs)
 		}
 		writeTable(stdout, jobs, cc.Bool("r"))
@@ -226,6 +231,9 @@ func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 		if j.State.Active() || (j.State.Finished() && !j.Started.IsZero()) {
 			at = j.Started
 			queue = j.Executor + "@" + j.Node
+			if j.Executor == "" || j.Node == "" {
+				queue = j.Executor + j.Node
+			}
 		}
 		fmt.Fprintf(w, "%7d %7.5f %-10.10s %-12.12s %-5.5s %s %-30.30s %5d %s\n",
 			j.ID, priorityOf(j), j.Name, j.User, stateLetters(j), at.Local().Format("01/02/2006 15:04:05"), queue, j.CPUs(), "")

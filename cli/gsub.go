@@ -76,16 +76,20 @@ exit status.`
 func Gsub(ctx context.Context, c Client, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	const name = "gsub"
 	app := newApp(name, gsubUsage, gsubDescription, gsubFlags(), stdout, stderr)
+	app.Usage = "submit a batch job (Grid Engine's qsub)"
 	app.Action = func(cc *ucli.Context) error {
 		if cc.Bool("help") {
 			return ucli.ShowAppHelp(cc)
 		}
 		return nil
 	}
-	// The help is the only thing that needs urfave's own run.
-	for _, a := range args {
-		if a == "--help" || a == "-help" {
-			return finish(name, stderr, app.Run(append([]string{name}, "--help")))
+	// The help is the only thing that needs urfave's own run. Only the
+	// options count: "gsub job.sh --help" passes --help to the script.
+	if opts, _, err := splitOptions(joinPE(args)); err == nil {
+		for _, a := range opts {
+			if a == "--help" || a == "-help" {
+				return finish(name, stderr, app.Run([]string{name, "--help"}))
+			}
 		}
 	}
 	req, err := parseGsub(args, stdin, os.Getenv, os.Environ)
@@ -101,7 +105,7 @@ func Gsub(ctx context.Context, c Client, args []string, stdin io.Reader, stdout,
 	if req.terse {
 		fmt.Fprintln(stdout, job.ID)
 	} else {
-		fmt.Fprintf(stdout, "Your job %d (%q) has been submitted\n", job.ID, job.Name)
+		fmt.Fprintf(stdout, "Your job %d (\"%s\") has been submitted\n", job.ID, job.Name)
 	}
 	if !req.sync {
 		return exitOK
@@ -154,6 +158,9 @@ func parseGsub(args []string, stdin io.Reader, getenv func(string) string, envir
 				return nil, fmt.Errorf("read script: %w", err)
 			}
 			rest = rest[1:]
+		}
+		if strings.TrimSpace(string(text)) == "" {
+			return nil, fmt.Errorf("the script %s is empty", scriptName)
 		}
 		script = string(text)
 		prefix := "#$"
@@ -233,8 +240,8 @@ func parseGsub(args []string, stdin io.Reader, getenv func(string) string, envir
 	spec.Project = str(fs, "P")
 	if p := str(fs, "p"); p != "" {
 		n, err := strconv.Atoi(p)
-		if err != nil {
-			return nil, usagef("-p %q: want an integer priority", p)
+		if err != nil || n < -1023 || n > 1024 {
+			return nil, usagef("-p %q: want an integer priority from -1023 to 1024", p)
 		}
 		spec.Priority = n
 	}
@@ -256,16 +263,26 @@ func parseGsub(args []string, stdin io.Reader, getenv func(string) string, envir
 	return &gsubRequest{spec: spec, terse: fs.Lookup("terse").Value.String() == "true", sync: yes(fs, "sync")}, nil
 }
 
-// joinPE rewrites Grid Engine's two-valued "-pe NAME N" into one value.
+// joinPE rewrites Grid Engine's two-valued "-pe NAME N" into one value,
+// among the options only: the script's own arguments are left alone.
 func joinPE(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
-		if args[i] == "-pe" && i+2 < len(args) {
-			out = append(out, "-pe", args[i+1]+" "+args[i+2])
-			i += 2
-			continue
+		a := args[i]
+		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
+			return append(out, args[i:]...)
 		}
-		out = append(out, args[i])
+		name := strings.TrimLeft(a, "-")
+		switch {
+		case name == "pe" && i+2 < len(args):
+			out = append(out, a, args[i+1]+" "+args[i+2])
+			i += 2
+		case valueFlags[name] && i+1 < len(args):
+			out = append(out, a, args[i+1])
+			i++
+		default:
+			out = append(out, a)
+		}
 	}
 	return out
 }
@@ -310,6 +327,13 @@ func parseFlags(opts []string) (*flag.FlagSet, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected %q among the options", fs.Arg(0))
 	}
+	for _, name := range []string{"j", "b", "sync"} {
+		switch strings.ToLower(str(fs, name)) {
+		case "", "y", "yes", "true", "n", "no", "false":
+		default:
+			return nil, fmt.Errorf("-%s %q: want y or n", name, str(fs, name))
+		}
+	}
 	return fs, nil
 }
 
@@ -347,11 +371,15 @@ func slice(fs *flagSet, name string) []string {
 	panic("gsub: option -" + name + " is not a list")
 }
 
+// stripQuotes removes every quote character from a directive's word, as
+// Grid Engine's sge_strip_quotes does.
+var stripQuotes = strings.NewReplacer(`"`, "", "'", "")
+
 // scanDirectives collects the options of the script's directive lines:
 // every line starting in column 1 with prefix, anywhere in the file.
 // After the prefix, text after another '#' is a comment; words are split
-// on blanks and quotes stripped per word. A line with a bad option is an
-// error naming the line.
+// on blanks and quote characters (" and ') are removed from each word.
+// A line with a bad option is an error naming the line.
 func scanDirectives(script, prefix, file string) ([]string, error) {
 	var all []string
 	sc := bufio.NewScanner(strings.NewReader(script))
@@ -366,10 +394,7 @@ func scanDirectives(script, prefix, file string) ([]string, error) {
 		}
 		var words []string
 		for _, w := range strings.Fields(line) {
-			if len(w) >= 2 && (w[0] == '"' || w[0] == '\'') && w[len(w)-1] == w[0] {
-				w = w[1 : len(w)-1]
-			}
-			words = append(words, w)
+			words = append(words, stripQuotes.Replace(w))
 		}
 		words = joinPE(words)
 		if _, err := parseFlags(words); err != nil {
@@ -458,29 +483,44 @@ func applyResources(spec *api.Spec, items []string) error {
 }
 
 // syncPoll is how often gsub -sync y asks for the job's state in case an
-// event was missed.
+// event was missed, and retries while godockerd cannot be reached.
 const syncPoll = 5 * time.Second
 
 // waitJob waits for the job to end (gsub -sync y), prints Grid Engine's
 // line and returns the job's exit status. Interrupted, it deletes the job.
+// While godockerd cannot be reached (a restart) it keeps waiting; an
+// answer such as "no such job" ends the wait with status 1.
 func waitJob(ctx context.Context, c Client, id int64, stdout, stderr io.Writer) int {
-	events, err := c.Events(ctx, id)
-	if err != nil && ctx.Err() == nil {
-		msg, status := explain(err)
-		fmt.Fprintf(stderr, "gsub: cannot follow job %d: %s\n", id, msg)
-		return status
+	// Subscribe before the first look at the job, so that no end is
+	// missed between the two; a stream that ends or cannot be opened is
+	// reopened at the next tick, the ticker covering the gap.
+	var events <-chan api.Event
+	subscribe := func() {
+		if ev, err := c.Events(ctx, id); err == nil {
+			events = ev
+		}
 	}
-	// Events wake the loop; the ticker covers a stream that broke.
+	subscribe()
 	tick := time.NewTicker(syncPoll)
 	defer tick.Stop()
+	lost := false
 	for {
-		j, err := c.Job(context.WithoutCancel(ctx), id)
-		if err != nil {
+		j, err := c.Job(ctx, id)
+		var apiErr *api.Error
+		switch {
+		case ctx.Err() != nil:
+			return interruptJob(ctx, c, id, stderr)
+		case err != nil && !errors.As(err, &apiErr):
+			if !lost {
+				msg, _ := explain(err)
+				fmt.Fprintf(stderr, "gsub: still waiting for job %d: %s\n", id, msg)
+				lost = true
+			}
+		case err != nil:
 			msg, status := explain(err)
 			fmt.Fprintf(stderr, "gsub: job %d: %s\n", id, msg)
 			return status
-		}
-		if j.State.Finished() {
+		case j.State.Finished():
 			code := exitFailure
 			if j.ExitCode != nil && (j.State == api.Done || j.State == api.Failed) {
 				code = *j.ExitCode
@@ -488,25 +528,41 @@ func waitJob(ctx context.Context, c Client, id int64, stdout, stderr io.Writer) 
 			if j.ExitCode != nil {
 				fmt.Fprintf(stdout, "Job %d exited with exit code %d.\n", id, *j.ExitCode)
 			} else {
-				fmt.Fprintf(stdout, "Job %d was %s: %s\n", id, j.State, j.Reason.Message)
+				reason := ""
+				if j.Reason.Message != "" {
+					reason = ": " + j.Reason.Message
+				}
+				fmt.Fprintf(stdout, "Job %d was %s%s\n", id, j.State, reason)
 			}
 			return code
+		default:
+			lost = false
 		}
 		select {
 		case <-ctx.Done():
-			if _, err := c.Delete(context.WithoutCancel(ctx), id); err == nil {
-				fmt.Fprintf(stderr, "gsub: interrupted: job %d deleted\n", id)
-			}
-			return exitSignal
+			return interruptJob(ctx, c, id, stderr)
 		case <-tick.C:
+			if events == nil {
+				subscribe()
+			}
 		case _, ok := <-events:
 			if !ok {
-				// The stream ended (a server restart): follow it again,
-				// or rely on the ticker until it is back.
-				if events, _ = c.Events(ctx, id); events == nil {
-					events = make(chan api.Event)
-				}
+				events = nil
 			}
 		}
 	}
+}
+
+// interruptJob deletes the job gsub -sync y was waiting for when the user
+// interrupted it, and returns 130.
+func interruptJob(ctx context.Context, c Client, id int64, stderr io.Writer) int {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := c.Delete(dctx, id); err != nil {
+		msg, _ := explain(err)
+		fmt.Fprintf(stderr, "gsub: interrupted; job %d not deleted: %s\n", id, msg)
+	} else {
+		fmt.Fprintf(stderr, "gsub: interrupted: job %d deleted\n", id)
+	}
+	return exitSignal
 }
