@@ -216,14 +216,13 @@ func priorityLine(p api.Priority) string {
 
 const tableHeader = "job-ID  prior   name       user         state submit/start at     queue                          slots ja-task-ID \n"
 
-// writeTable prints jobs as qstat does: nothing at all when there are
+// writeTable prints jobs (in id order: Gstat sorts them) as qstat does: nothing at all when there are
 // none, else a header, a line of dashes and one row per job; with long,
 // qstat -r's indented lines under each row, and why a pending job waits.
 func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 	if len(jobs) == 0 {
 		return
 	}
-	sort.Slice(jobs, func(a, b int) bool { return jobs[a].ID < jobs[b].ID })
 	io.WriteString(w, tableHeader)
 	io.WriteString(w, strings.Repeat("-", 113)+"\n")
 	for _, j := range jobs {

@@ -410,17 +410,8 @@ func testEventsClose(t *testing.T, h Harness) {
 		t.Fatalf("Events: %v", err)
 	}
 	cancel()
-	timeout := time.NewTimer(h.Timeout)
-	defer timeout.Stop()
-	for {
-		select {
-		case _, ok := <-ch:
-			if !ok {
-				return
-			}
-		case <-timeout.C:
-			t.Fatalf("Events: channel still open %v after its context was cancelled", h.Timeout)
-		}
+	if !drained(ch, h.Timeout) {
+		t.Fatalf("Events: channel still open %v after its context was cancelled", h.Timeout)
 	}
 }
 

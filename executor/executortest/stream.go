@@ -37,21 +37,28 @@ func Watch(t testing.TB, ex executor.Executor) *Stream {
 	s := &Stream{Timeout: 60 * time.Second, ch: ch, backlog: map[streamKey][]executor.Event{}}
 	t.Cleanup(func() {
 		cancel()
-		timeout := time.NewTimer(s.Timeout)
-		defer timeout.Stop()
-		for {
-			select {
-			case _, ok := <-ch:
-				if !ok {
-					return
-				}
-			case <-timeout.C:
-				t.Errorf("Events: channel still open %v after its context was cancelled", s.Timeout)
-				return
-			}
+		if !drained(ch, s.Timeout) {
+			t.Errorf("Events: channel still open %v after its context was cancelled", s.Timeout)
 		}
 	})
 	return s
+}
+
+// drained reads ch until it is closed, and reports whether that happened
+// within limit.
+func drained(ch <-chan executor.Event, limit time.Duration) bool {
+	timeout := time.NewTimer(limit)
+	defer timeout.Stop()
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return true
+			}
+		case <-timeout.C:
+			return false
+		}
+	}
 }
 
 // Next returns the next event of j's current attempt, failing the test if
