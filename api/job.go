@@ -71,6 +71,7 @@ const (
 	ReasonWalltime     = "Walltime"     // ran past its -l h_rt
 	ReasonProjectLimit = "ProjectLimit" // its project uses all it may at once
 	ReasonReserved     = "Reserved"     // resources are kept for a job ahead of it
+	ReasonQuota        = "Quota"        // its user's or project's budget is spent
 )
 
 // Spec is what the user asked for, as gsub sends it and the server

@@ -62,8 +62,14 @@ type Scheduler struct {
 	// Policy: fifo or fairshare (an executor may override it).
 	Policy string `yaml:"policy"`
 	// UserResetUsageDuration is the window of past use that fair share
-	// counts: a job's use is forgotten this long after it ended.
+	// counts (a job's use is forgotten this long after it ended), and the
+	// length of a quota period (see package quota).
 	UserResetUsageDuration Duration `yaml:"user_reset_usage_duration"`
+	// UsageHalfLife, if set, makes past use decay within the window: a
+	// job's use counts half as much this long after it ended (Slurm's
+	// PriorityDecayHalfLife). 0: use counts fully until it leaves the
+	// window.
+	UsageHalfLife Duration `yaml:"usage_half_life"`
 	// The fair-share weights (see sched's package documentation).
 	FairshareWaitingTimeWeight float64 `yaml:"fairshare_waiting_time_weight"`
 	FairshareUserTimeWeight    float64 `yaml:"fairshare_user_time_weight"`
@@ -123,6 +129,10 @@ type Limits struct {
 	// are refused until some start: gsub exits 25, try again later.
 	MaxPendingPerUser int `yaml:"max_pending_per_user"`
 	MaxPending        int `yaml:"max_pending"`
+	// KillOnLimit kills the running jobs of a user or project whose quota
+	// is spent (state killed, reason Quota). Without it they run to their
+	// end, and only new jobs are refused and pending ones wait.
+	KillOnLimit bool `yaml:"kill_on_limit"`
 }
 
 // Duration is a time.Duration written as "10s", "5m" in YAML and in the
@@ -245,6 +255,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Scheduler.UserResetUsageDuration <= 0 {
 		bad("scheduler.user_reset_usage_duration must be positive")
+	}
+	if c.Scheduler.UsageHalfLife < 0 {
+		bad("scheduler.usage_half_life must not be negative")
 	}
 	for name, w := range map[string]float64{
 		"waiting_time": c.Scheduler.FairshareWaitingTimeWeight, "user_time": c.Scheduler.FairshareUserTimeWeight,

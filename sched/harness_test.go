@@ -51,13 +51,17 @@ func gpuNode(name string, cpus, g int) Node {
 	return Node{Name: name, CPUs: cpus, Memory: 64 * gib, GPUs: g}
 }
 
-// verdicts renders a plan as "1@n1 2:Resources ...", in plan order.
+// verdicts renders a plan as "1@n1 2:Resources 3!ProjectLimit ...", in
+// plan order: @ starts, : waits, ! rejects.
 func verdicts(ds []Decision) string {
 	var parts []string
 	for _, d := range ds {
-		if d.Action == Start {
+		switch d.Action {
+		case Start:
 			parts = append(parts, fmt.Sprintf("%d@%s", d.Job.ID, d.Node))
-		} else {
+		case Reject:
+			parts = append(parts, fmt.Sprintf("%d!%s", d.Job.ID, d.Reason.Code))
+		default:
 			parts = append(parts, fmt.Sprintf("%d:%s", d.Job.ID, d.Reason.Code))
 		}
 	}

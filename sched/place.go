@@ -163,50 +163,69 @@ func (p *planner) updateMaxFree() {
 }
 
 // A check is one admission rule: it says whether the job may go on to
-// placement and, if not, why it waits.
-type check func(*planner, *entry) (api.Reason, bool)
+// placement (Start), and if not whether it waits or is rejected, and why.
+type check func(*planner, *entry) (api.Reason, Action)
 
 // admission is the chain of checks a job passes before placement.
-var admission = []check{(*planner).feasible, (*planner).withinProjectLimit}
+var admission = []check{(*planner).withinQuota, (*planner).feasible, (*planner).withinProjectLimit}
 
 // decide runs a job through admission and placement and, if it starts,
 // records what it takes.
-func (p *planner) decide(e *entry) (node string, r api.Reason, ok bool) {
+func (p *planner) decide(e *entry) (Action, string, api.Reason) {
 	for _, c := range admission {
-		if r, ok := c(p, e); !ok {
-			return "", r, false
+		if r, a := c(p, e); a != Start {
+			return a, "", r
 		}
 	}
 	i, r, ok := p.place(e)
 	if !ok {
-		return "", r, false
+		return Wait, "", r
 	}
 	p.take(e, i)
-	return p.nodes[i].name, api.Reason{}, true
+	return Start, p.nodes[i].name, api.Reason{}
+}
+
+// withinQuota: neither the job's user nor its project has spent a
+// budget.
+func (p *planner) withinQuota(e *entry) (api.Reason, Action) {
+	if len(p.s.SpentUsers) == 0 && len(p.s.SpentProjects) == 0 {
+		return api.Reason{}, Start
+	}
+	j := p.s.Pending[e.i]
+	if r, ok := p.s.SpentUsers[j.User]; ok {
+		return r, Wait
+	}
+	if r, ok := p.s.SpentProjects[p.projectList[e.project].name]; ok {
+		return r, Wait
+	}
+	return api.Reason{}, Start
 }
 
 // feasible: the job fits some node when that node is empty.
-func (p *planner) feasible(e *entry) (api.Reason, bool) {
+func (p *planner) feasible(e *entry) (api.Reason, Action) {
 	if p.largest.covers(e.need) {
 		for _, n := range p.nodes {
 			if n.cap.covers(e.need) {
-				return api.Reason{}, true
+				return api.Reason{}, Start
 			}
 		}
 	}
 	return p.reason(reasonKey{code: api.ReasonTooLarge, need: e.need}, func() string {
 		return fmt.Sprintf("needs %s; no node is that large (largest: %s)", size(e.need, e.need.gpus > 0), largest(p.nodes, func(n nodeState) res { return n.cap }, e.need.gpus > 0))
-	}), false
+	}), Wait
 }
 
 // withinProjectLimit: the job's project stays within its simultaneous
-// limits.
-func (p *planner) withinProjectLimit(e *entry) (api.Reason, bool) {
+// limits, and could hold the job at all.
+func (p *planner) withinProjectLimit(e *entry) (api.Reason, Action) {
 	pr := p.projectList[e.project]
 	if !pr.hasLimit {
-		return api.Reason{}, true
+		return api.Reason{}, Start
 	}
 	l, use, need := pr.limit, pr.use, e.need
+	if r, over := OverLimit(pr.name, l, need.cpus, need.mem, need.gpus); over {
+		return r, Reject
+	}
 	// The sentence names the first limit the job would pass, with the
 	// numbers of that resource only: memoised on those.
 	var k limitKey
@@ -220,14 +239,32 @@ func (p *planner) withinProjectLimit(e *entry) (api.Reason, bool) {
 	case l.Jobs > 0 && pr.jobs+1 > l.Jobs:
 		k = limitKey{pr, "job", int64(pr.jobs), 1}
 	default:
-		return api.Reason{}, true
+		return api.Reason{}, Start
 	}
 	r, ok := p.limitReasons[k]
 	if !ok {
 		r = api.Reason{Code: api.ReasonProjectLimit, Message: k.String()}
 		p.limitReasons[k] = r
 	}
-	return r, false
+	return r, Wait
+}
+
+// OverLimit says why a job that needs cpus, memory and gpus can never run
+// in project, whose simultaneous limit is l, if it alone needs more than
+// l allows. The server asks it at submission, Plan at every pass.
+func OverLimit(project string, l Limit, cpus int, memory int64, gpus int) (api.Reason, bool) {
+	var msg string
+	switch {
+	case l.CPUs > 0 && cpus > l.CPUs:
+		msg = fmt.Sprintf("needs %s; project %s may never hold more than %d at once", count(cpus, "cpu"), project, l.CPUs)
+	case l.Memory > 0 && memory > l.Memory:
+		msg = fmt.Sprintf("needs %s memory; project %s may never hold more than %s at once", api.FormatMemory(memory), project, api.FormatMemory(l.Memory))
+	case l.GPUs > 0 && gpus > l.GPUs:
+		msg = fmt.Sprintf("needs %s; project %s may never hold more than %d at once", count(gpus, "gpu"), project, l.GPUs)
+	default:
+		return api.Reason{}, false
+	}
+	return api.Reason{Code: api.ReasonProjectLimit, Message: msg}, true
 }
 
 // place picks the fullest node whose free capacity covers the job and

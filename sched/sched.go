@@ -72,6 +72,13 @@
 // weighs the project's priority, as in the seeds; Value is normalised to
 // 0..1.
 //
+// # Quotas
+//
+// The jobs of a user in SpentUsers, or of a project in SpentProjects,
+// wait with the reason given there (ReasonQuota) until the budget resets
+// and the caller stops listing the owner; they do not block others. This
+// check comes first: a spent budget is what the user needs to hear of.
+//
 // # Project limits
 //
 // A project with HasLimit may not hold more than Limit.CPUs cpus,
@@ -79,6 +86,8 @@
 // limit on that one), counting its running jobs (on any node) and the
 // jobs started earlier in the pass. A job that would go over waits with
 // ReasonProjectLimit, even if nodes are free, and does not block others.
+// A job that alone needs more than a limit can never start: it is
+// rejected (Action Reject, ReasonProjectLimit).
 //
 // # Big jobs: one reservation, EASY backfill
 //
@@ -109,9 +118,9 @@
 // # Reject
 //
 // Action Reject is for a job that can never run as submitted, so that
-// waiting is pointless: more than its project may ever hold at once, or
-// (with quotas) an owner whose budget is spent. Plan does not emit it yet:
-// such jobs wait with ReasonProjectLimit, and the server ignores Reject.
+// waiting is pointless: more than its project may ever hold at once (the
+// server refuses such jobs at submission; this catches a limit lowered
+// since). A spent quota is not a reason to reject: the budget resets.
 package sched
 
 import (
@@ -193,6 +202,11 @@ type Snapshot struct {
 	// GroupUsage is recent use by group (Job.Group, the user's primary
 	// group).
 	GroupUsage map[string]Usage
+	// SpentUsers and SpentProjects hold, by user and by project name,
+	// why the jobs of an owner whose quota is spent wait (package quota
+	// says it); an owner not in them has budget left.
+	SpentUsers    map[string]api.Reason
+	SpentProjects map[string]api.Reason
 }
 
 // Action is what to do with a pending job.
@@ -202,7 +216,7 @@ type Action int
 const (
 	Wait   Action = iota // keep it pending, with a reason
 	Start                // start it on Decision.Node
-	Reject               // it can never run as submitted (not emitted yet; see the package comment)
+	Reject               // it can never run as submitted; Reason says why
 )
 
 // Decision is Plan's verdict on one pending job.
@@ -225,11 +239,7 @@ func Plan(s Snapshot) []Decision {
 		e := &p.entries[k]
 		d := &out[i]
 		d.Job, d.Priority = p.s.Pending[k], p.priority(e)
-		if node, r, ok := p.decide(e); ok {
-			d.Action, d.Node = Start, node
-		} else {
-			d.Action, d.Reason = Wait, r
-		}
+		d.Action, d.Node, d.Reason = p.decide(e)
 	}
 	return out
 }

@@ -270,6 +270,13 @@ func TestProjectLimits(t *testing.T) {
 			Snapshot{Pending: jobs(job(1, 1, gib, in("bio")), job(2, 1, gib, in("bio")), job(3, 1, gib, in("bio"))),
 				Nodes: []Node{node("n", 32)}, Projects: limit(Limit{Jobs: 2})},
 			"1@n 2@n 3:ProjectLimit", "project bio at its limit of 2 jobs (2 running)"},
+		{"a job larger than the limit can never start: rejected, and others go on",
+			Snapshot{Pending: jobs(job(1, 16, gib, in("bio")), job(2, 4, gib, in("bio"))),
+				Nodes: []Node{node("n", 32)}, Projects: limit(Limit{CPUs: 8})},
+			"1!ProjectLimit 2@n", ""},
+		{"larger than the memory limit",
+			Snapshot{Pending: jobs(job(1, 1, 12*gib, in("bio"))), Nodes: []Node{node("n", 32)}, Projects: limit(Limit{Memory: 10 * gib})},
+			"1!ProjectLimit", "needs 12G memory; project bio may never hold more than 10G at once"},
 		{"no HasLimit, no limit",
 			Snapshot{Pending: jobs(job(1, 8, gib, in("bio")), job(2, 8, gib, in("bio"))),
 				Nodes: []Node{node("n", 32)}, Projects: map[string]Project{"bio": {Name: "bio", Limit: Limit{CPUs: 1}}}},
@@ -521,5 +528,27 @@ func BenchmarkPlan100kFIFO(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Plan(s)
+	}
+}
+
+func TestQuotaSpentWaits(t *testing.T) {
+	spent := api.Reason{Code: api.ReasonQuota, Message: "user ann has spent its cpu quota of 1h (1h used); it resets at 2025-06-02 00:00 UTC"}
+	bioSpent := api.Reason{Code: api.ReasonQuota, Message: "project bio has spent its gpu quota of 2h (3h used); it resets at 2025-06-02 00:00 UTC"}
+	ds := Plan(Snapshot{
+		Pending: jobs(job(1, 1, gib, by("ann", "g")), job(2, 1, gib, by("bob", "g")), job(3, 1, gib, by("bob", "g"), in("bio")),
+			job(4, 1, gib, by("cid", "g"))),
+		Nodes:         []Node{node("n", 2)},
+		SpentUsers:    map[string]api.Reason{"ann": spent},
+		SpentProjects: map[string]api.Reason{"bio": bioSpent},
+	})
+	// Spent owners' jobs wait without taking capacity: 2 and 4 start.
+	if got, want := verdicts(ds), "1:Quota 2@n 3:Quota 4@n"; got != want {
+		t.Errorf("Plan = %q; want %q", got, want)
+	}
+	if got := decision(ds, 1).Reason; got != spent {
+		t.Errorf("job 1 waits for %v; want %v", got, spent)
+	}
+	if got := decision(ds, 3).Reason; got != bioSpent {
+		t.Errorf("job 3 waits for %v; want %v", got, bioSpent)
 	}
 }

@@ -28,6 +28,16 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/events", s.authed(s.events))
 	mux.Handle("GET /api/v1/maintenance", s.authed(s.getMaintenance))
 	mux.Handle("PUT /api/v1/maintenance", s.authed(s.putMaintenance))
+	mux.Handle("GET /api/v1/projects", s.authed(s.listProjects))
+	mux.Handle("POST /api/v1/projects", s.authed(s.postProject))
+	mux.Handle("GET /api/v1/projects/{name}", s.authed(s.getProject))
+	mux.Handle("PUT /api/v1/projects/{name}", s.authed(s.putProject))
+	mux.Handle("DELETE /api/v1/projects/{name}", s.authed(s.deleteProject))
+	mux.Handle("GET /api/v1/accounts", s.authed(s.listAccounts))
+	mux.Handle("GET /api/v1/accounts/{user}", s.authed(s.getAccount))
+	mux.Handle("PUT /api/v1/accounts/{user}", s.authed(s.putAccount))
+	mux.Handle("GET /api/v1/usage", s.authed(s.getUsage))
+	mux.Handle("GET /api/v1/quotas", s.authed(s.getQuotas))
 	return mux
 }
 

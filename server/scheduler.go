@@ -41,30 +41,44 @@ func (s *Server) schedule(ctx context.Context) {
 // pass plans once over the whole queue and applies the plan.
 func (s *Server) pass(ctx context.Context) error {
 	pending, err := s.store.Jobs(ctx, store.Query{States: []api.State{api.Pending}})
-	if err != nil || len(pending) == 0 {
-		return err
-	}
-	running, err := s.store.Jobs(ctx, store.Query{States: []api.State{api.Running, api.Suspended}})
 	if err != nil {
 		return err
 	}
+	b, err := s.readBooks(ctx)
+	if err != nil {
+		return err
+	}
+	userPrio := make(map[string]int, len(b.accounts))
+	for name, a := range b.accounts {
+		userPrio[name] = a.Priority
+	}
 	now := time.Now()
-	// Fair share weighs each user's use on every executor.
+	running := b.running
+	// Fair share and quotas weigh each user's use on every executor.
+	spentUsers, spentProjects := s.spent(now, b)
+	s.killOverQuota(ctx, running, spentUsers, spentProjects)
+	if len(pending) == 0 {
+		return nil
+	}
 	users, groups := s.ledger.totals(now, running)
+	projects := schedProjects(b.projects)
 	for name := range s.execs {
 		nodes, err := s.nodes(ctx, name)
 		if err != nil {
 			s.log.Warn("executor has no nodes now", "executor", name, "err", err)
 		}
 		plan := sched.Plan(sched.Snapshot{
-			Pending:    only(pending, name),
-			Running:    only(running, name),
-			Nodes:      nodes,
-			Now:        now,
-			Policy:     s.policy(name),
-			Projects:   map[string]sched.Project{"default": {Name: "default", Priority: 50}},
-			UserUsage:  users,
-			GroupUsage: groups,
+			Pending:       only(pending, name),
+			Running:       only(running, name),
+			Nodes:         nodes,
+			Now:           now,
+			Policy:        s.policy(name),
+			Projects:      projects,
+			UserPriority:  userPrio,
+			UserUsage:     users,
+			GroupUsage:    groups,
+			SpentUsers:    spentUsers,
+			SpentProjects: spentProjects,
 		})
 		s.apply(ctx, name, plan)
 	}
@@ -101,6 +115,8 @@ func (s *Server) apply(ctx context.Context, execName string, plan []sched.Decisi
 			if d.Job.Reason != d.Reason || priorityMoved(d.Job.Priority, d.Priority) {
 				s.setReason(ctx, d.Job, d.Reason, d.Priority)
 			}
+		case sched.Reject:
+			s.reject(ctx, d.Job, d.Reason)
 		case sched.Start:
 			sem <- struct{}{}
 			wg.Add(1)
@@ -135,6 +151,25 @@ func (s *Server) setReason(ctx context.Context, j *api.Job, r api.Reason, p api.
 	if err != nil && !errors.Is(err, errSkip) {
 		s.log.Error("record pending reason", "job", j.ID, "err", err)
 	}
+}
+
+// reject ends a pending job that can never run as submitted.
+func (s *Server) reject(ctx context.Context, planned *api.Job, r api.Reason) {
+	j, err := s.store.UpdateJob(ctx, planned.ID, func(j *api.Job) error {
+		if j.State != api.Pending || j.Attempt != planned.Attempt {
+			return errSkip
+		}
+		j.State, j.Reason, j.Ended = api.Rejected, r, time.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			s.log.Error("reject job", "job", planned.ID, "err", err)
+		}
+		return
+	}
+	s.log.Info("job rejected", "job", j.ID, "user", j.User, "reason", r.Message)
+	s.publish(api.EventFinished, j)
 }
 
 // start marks the job running, then starts its container. Marking first

@@ -33,7 +33,7 @@ type Server struct {
 	defaultExecutor string
 
 	wake   chan struct{} // a scheduling pass is wanted
-	ledger *ledger       // recent use, for fair share
+	ledger *ledger       // recent use, for fair share and quotas
 
 	nodesMu    sync.Mutex
 	nodesCache map[string]nodesEntry
@@ -59,7 +59,7 @@ func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus clus
 		execs:      map[string]executor.Executor{},
 		wake:       make(chan struct{}, 1),
 		nodesCache: map[string]nodesEntry{},
-		ledger:     newLedger(time.Duration(cfg.Scheduler.UserResetUsageDuration)),
+		ledger:     newLedger(time.Duration(cfg.Scheduler.UserResetUsageDuration), time.Duration(cfg.Scheduler.UsageHalfLife)),
 	}
 	for i, e := range execs {
 		s.execs[e.Name()] = e

@@ -14,6 +14,7 @@ import (
 
 	"github.com/godocker/godocker/api"
 	"github.com/godocker/godocker/config"
+	"github.com/godocker/godocker/sched"
 	"github.com/godocker/godocker/store"
 )
 
@@ -40,6 +41,7 @@ type checked struct {
 	workDir string // host path; empty: the job directory
 	volumes []mount
 	home    bool // the home directory exists and is mounted
+	project *api.Project
 }
 
 // submit validates spec for c, stores the job and prepares its directory.
@@ -54,6 +56,9 @@ func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job
 		return nil, err
 	}
 	if err := s.admit(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := s.refuseOverQuota(ctx, c, ck.project); err != nil {
 		return nil, err
 	}
 	id, err := s.store.NextID(ctx)
@@ -162,15 +167,26 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 		return nil, api.Invalid(fmt.Sprintf("image %q is not allowed; allowed: %s", spec.Image, strings.Join(s.cfg.Images.Allowed, ", ")))
 	}
 	if spec.Project == "" {
-		spec.Project = "default"
+		spec.Project = api.DefaultProject
 	}
-	if spec.Project != "default" {
-		return nil, api.Invalid(fmt.Sprintf("project %q does not exist; use -P default (or none)", spec.Project))
+	p, err := s.project(ctx, spec.Project)
+	if errors.Is(err, api.ErrNotFound) {
+		return nil, api.Invalid(fmt.Sprintf("project %q does not exist: gctl project list shows those that do (or leave out -P)", spec.Project))
 	}
+	if err != nil {
+		return nil, err
+	}
+	if err := mayJoin(p, c); err != nil {
+		return nil, err
+	}
+	ck.project = p
 
 	// Resources.
 	if err := s.validateResources(ctx, spec); err != nil {
 		return nil, err
+	}
+	if r, over := sched.OverLimit(p.Name, schedLimit(p.Limit), spec.CPUs, spec.Memory, spec.GPUs); over {
+		return nil, api.Invalid(r.Message + ": ask for less, or submit to another project (-P)")
 	}
 	if spec.Priority < minPriority || spec.Priority > maxPriority {
 		return nil, api.Invalid(fmt.Sprintf("priority %d is out of range %d..%d", spec.Priority, minPriority, maxPriority))
@@ -187,7 +203,12 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 		}
 	}
 
-	// Volumes.
+	// Volumes: those asked for, then the project's.
+	ofProject := map[string]string{} // name → mode
+	for _, v := range p.Volumes {
+		name, mode, _ := strings.Cut(v, ":")
+		ofProject[name] = mode
+	}
 	seen := map[string]bool{}
 	for _, req := range spec.Volumes {
 		name, mode, _ := strings.Cut(req, ":")
@@ -198,7 +219,7 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 		if !ok {
 			return nil, api.Invalid(fmt.Sprintf("volume %q does not exist; volumes: %s", name, s.volumeNames()))
 		}
-		if !mayMount(v, c) {
+		if _, granted := ofProject[name]; !granted && !mayMount(v, c) {
 			return nil, api.Denied(fmt.Sprintf("you may not mount volume %q", name))
 		}
 		if mode == "rw" && v.ACL != "rw" {
@@ -207,8 +228,22 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 		if seen[name] {
 			return nil, api.Invalid(fmt.Sprintf("volume %q is asked for twice", name))
 		}
+		if pm, granted := ofProject[name]; granted && pm == "ro" && mode == "rw" {
+			return nil, api.Denied(fmt.Sprintf("project %s mounts volume %q read-only; ask for %s or %s:ro", p.Name, name, name, name))
+		}
 		seen[name] = true
 		ck.volumes = append(ck.volumes, mount{vol: v, readOnly: v.ACL == "ro" || mode == "ro"})
+	}
+	for _, pv := range p.Volumes {
+		name, mode, _ := strings.Cut(pv, ":")
+		v, ok := s.volume(name)
+		if !ok {
+			return nil, fmt.Errorf("project %s mounts volume %q, which is no longer configured: ask an admin to fix the project (gctl project set %s --volumes ...)", p.Name, name, p.Name)
+		}
+		if !seen[name] {
+			seen[name] = true
+			ck.volumes = append(ck.volumes, mount{vol: v, readOnly: v.ACL == "ro" || mode == "ro"})
+		}
 	}
 
 	if fi, err := os.Stat(c.Home); err == nil && fi.IsDir() && c.Home != "/" {
@@ -267,6 +302,22 @@ func (s *Server) validateResources(ctx context.Context, spec *api.Spec) error {
 		}
 		if maxMem == 0 {
 			maxMem = mem
+		}
+	}
+	if spec.GPUs < 0 {
+		return api.Invalid(fmt.Sprintf("gpus %d: must not be negative", spec.GPUs))
+	}
+	if spec.GPUs > 0 {
+		nodes, err := s.nodes(ctx, s.defaultExecutor)
+		if err != nil {
+			return fmt.Errorf("read node capacity: %w", err)
+		}
+		most := 0
+		for _, n := range nodes {
+			most = max(most, n.GPUs)
+		}
+		if spec.GPUs > most {
+			return api.Invalid(fmt.Sprintf("the job asks for %d gpus; no node has more than %d: ask for fewer (-l gpu=N)", spec.GPUs, most))
 		}
 	}
 	if spec.CPUs > maxCPUs {

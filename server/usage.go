@@ -2,44 +2,49 @@ package server
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/quota"
 	"github.com/godocker/godocker/sched"
 	"github.com/godocker/godocker/store"
 )
 
-// ledger keeps the recent use of users and groups that fair share weighs:
-// the jobs that ended within scheduler.user_reset_usage_duration. A job's
-// use is what it held, not what it happened to burn: cpu·seconds are its
-// cpus × its wall time, as Slurm and Grid Engine bill reserved resources.
+// ledger keeps the jobs that ended within scheduler.user_reset_usage_duration:
+// the recent use of users, groups and projects that fair share weighs and
+// that gctl usage shows, and the use of the current quota period (which
+// never starts earlier than one window ago). A job's use is what it held,
+// not what it happened to burn: cpu·seconds are its cpus × its wall time,
+// as Slurm and Grid Engine bill reserved resources.
 type ledger struct {
-	mu      sync.Mutex
-	window  time.Duration
-	records []usageRecord // in the order they ended
+	mu       sync.Mutex
+	window   time.Duration
+	halfLife time.Duration // 0: no decay
+	records  []usageRecord // in the order they ended
 }
 
+// usageRecord is what a finished job held, and when.
 type usageRecord struct {
-	user, group string
-	ended       time.Time
-	use         sched.Usage
+	user, group, project string
+	started, ended       time.Time
+	cpus, gpus           int
+	memory               int64
 }
 
-func newLedger(window time.Duration) *ledger { return &ledger{window: window} }
+func newLedger(window, halfLife time.Duration) *ledger {
+	return &ledger{window: window, halfLife: halfLife}
+}
 
-// use is what j held until until.
-func use(j *api.Job, until time.Time) sched.Usage {
-	cpus := float64(j.CPUs())
-	var wall float64
-	if !j.Started.IsZero() && until.After(j.Started) {
-		wall = until.Sub(j.Started).Seconds()
-	}
-	mem := float64(j.Spec.Memory)
+// recordOf is what j held from its start until ended.
+func recordOf(j *api.Job, ended time.Time) usageRecord {
+	mem := j.Spec.Memory
 	if j.Run != nil {
-		mem = float64(j.Run.Memory)
+		mem = j.Run.Memory
 	}
-	return sched.Usage{CPUSeconds: cpus * wall, CPUs: cpus, Memory: mem}
+	return usageRecord{user: j.User, group: j.Group, project: j.Project, started: j.Started, ended: ended,
+		cpus: j.CPUs(), gpus: max(j.Spec.GPUs, 0), memory: mem}
 }
 
 // load fills the ledger from the jobs the store knows that ended within
@@ -62,11 +67,44 @@ func (l *ledger) add(j *api.Job, now time.Time) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.records = append(l.records, usageRecord{user: j.User, group: j.Group, ended: j.Ended, use: use(j, j.Ended)})
+	l.records = append(l.records, recordOf(j, j.Ended))
 }
 
-// totals sums the use of each user and group over the window, with what
-// the running jobs held so far, and forgets what fell out of the window.
+// decay is how much of the use of a job that ended at ended still counts
+// at now.
+func (l *ledger) decay(now, ended time.Time) float64 {
+	if l.halfLife <= 0 || !now.After(ended) {
+		return 1
+	}
+	return math.Exp2(-now.Sub(ended).Seconds() / l.halfLife.Seconds())
+}
+
+// each calls fn with every record still within the window at now (and the
+// running jobs, as held until now, with decay 1), after forgetting the
+// records that left the window.
+func (l *ledger) each(now time.Time, running []*api.Job, fn func(r *usageRecord, decay float64)) {
+	l.mu.Lock()
+	kept := l.records[:0]
+	for _, r := range l.records {
+		if now.Sub(r.ended) > l.window {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	clear(l.records[len(kept):])
+	l.records = kept
+	for i := range kept {
+		fn(&kept[i], l.decay(now, kept[i].ended))
+	}
+	l.mu.Unlock()
+	for _, j := range running {
+		r := recordOf(j, now)
+		fn(&r, 1)
+	}
+}
+
+// totals sums the use of each user and group over the window, as fair
+// share weighs it: cpu·seconds, and the cpus and memory of their jobs.
 func (l *ledger) totals(now time.Time, running []*api.Job) (users, groups map[string]sched.Usage) {
 	users, groups = map[string]sched.Usage{}, map[string]sched.Usage{}
 	addTo := func(m map[string]sched.Usage, k string, u sched.Usage) {
@@ -76,22 +114,30 @@ func (l *ledger) totals(now time.Time, running []*api.Job) (users, groups map[st
 		t.Memory += u.Memory
 		m[k] = t
 	}
-	l.mu.Lock()
-	kept := l.records[:0]
-	for _, r := range l.records {
-		if now.Sub(r.ended) > l.window {
-			continue
+	l.each(now, running, func(r *usageRecord, decay float64) {
+		var wall float64
+		if !r.started.IsZero() && r.ended.After(r.started) {
+			wall = r.ended.Sub(r.started).Seconds()
 		}
-		kept = append(kept, r)
-		addTo(users, r.user, r.use)
-		addTo(groups, r.group, r.use)
-	}
-	l.records = kept
-	l.mu.Unlock()
-	for _, j := range running {
-		u := use(j, now)
-		addTo(users, j.User, u)
-		addTo(groups, j.Group, u)
-	}
+		u := sched.Usage{CPUSeconds: decay * float64(r.cpus) * wall, CPUs: decay * float64(r.cpus), Memory: decay * float64(r.memory)}
+		addTo(users, r.user, u)
+		addTo(groups, r.group, u)
+	})
 	return users, groups
+}
+
+// held sums what each user and project held between from and now, as
+// quotas count it; decayed weighs the jobs that ended by the half-life,
+// as gctl usage shows it.
+func (l *ledger) held(now, from time.Time, running []*api.Job, decayed bool) (users, projects map[string]api.Quota) {
+	users, projects = map[string]api.Quota{}, map[string]api.Quota{}
+	l.each(now, running, func(r *usageRecord, decay float64) {
+		q := quota.Held(r.cpus, r.memory, r.gpus, r.started, r.ended, from, now)
+		if decayed {
+			q = api.Quota{CPUSeconds: decay * q.CPUSeconds, MemorySeconds: decay * q.MemorySeconds, GPUSeconds: decay * q.GPUSeconds}
+		}
+		users[r.user] = users[r.user].Add(q)
+		projects[r.project] = projects[r.project].Add(q)
+	})
+	return users, projects
 }

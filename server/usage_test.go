@@ -9,7 +9,7 @@ import (
 
 func TestLedger(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	l := newLedger(24 * time.Hour)
+	l := newLedger(24*time.Hour, 0)
 	job := func(user, group string, cpus int, started, ended time.Time) *api.Job {
 		return &api.Job{User: user, Group: group, Spec: api.Spec{CPUs: cpus, Memory: 1 << 30}, Run: &api.Run{CPUs: cpus, Memory: 1 << 30}, Started: started, Ended: ended}
 	}
@@ -32,5 +32,31 @@ func TestLedger(t *testing.T) {
 	users, _ = l.totals(now.Add(24*time.Hour), nil)
 	if _, ok := users["alice"]; ok {
 		t.Errorf("alice's use is still counted after the window: %+v", users["alice"])
+	}
+}
+
+func TestLedgerDecay(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	l := newLedger(30*24*time.Hour, 24*time.Hour)
+	job := func(user string, endedAgo time.Duration) *api.Job {
+		return &api.Job{User: user, Group: "lab", Project: "bio", Spec: api.Spec{CPUs: 1}, Run: &api.Run{CPUs: 1, Memory: 1 << 30},
+			Started: now.Add(-endedAgo - time.Hour), Ended: now.Add(-endedAgo)}
+	}
+	l.add(job("fresh", 0), now)
+	l.add(job("day-old", 24*time.Hour), now)
+	l.add(job("week-old", 7*24*time.Hour), now)
+	users, _ := l.totals(now, nil)
+	for user, want := range map[string]float64{"fresh": 3600, "day-old": 1800, "week-old": 3600.0 / 128} {
+		if got := users[user].CPUSeconds; got < want*0.999 || got > want*1.001 {
+			t.Errorf("%s: %v cpu·s; want %v (one hour, halved per day since it ended)", user, got, want)
+		}
+	}
+	// Quotas do not decay: what was held in the period counts fully.
+	byUser, byProject := l.held(now, now.Add(-48*time.Hour), nil, false)
+	if byUser["day-old"].CPUSeconds != 3600 || byUser["week-old"].CPUSeconds != 0 || byProject["bio"].CPUSeconds != 7200 {
+		t.Errorf("held since two days ago: users %v projects %v; want the two recent jobs, undecayed", byUser, byProject)
+	}
+	if got := byUser["fresh"].MemorySeconds; got != 3600*(1<<30) {
+		t.Errorf("memory·seconds = %v; want 1G × 3600 s", got)
 	}
 }

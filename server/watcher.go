@@ -175,23 +175,7 @@ func (s *Server) enforceWalltime(ctx context.Context, ex executor.Executor, now 
 		if j.Executor != ex.Name() || limit == 0 || j.Deleting || now.Sub(j.Started) < limit {
 			continue
 		}
-		reason := api.Reason{Code: api.ReasonWalltime, Message: fmt.Sprintf("killed: it ran past its walltime of %s (-l h_rt)", api.FormatWalltime(j.Spec.Walltime))}
-		k, err := s.store.UpdateJob(ctx, j.ID, func(cur *api.Job) error {
-			if cur.State != api.Running || cur.Attempt != j.Attempt || cur.Deleting {
-				return errSkip
-			}
-			cur.Deleting, cur.Reason = true, reason
-			return nil
-		})
-		if err != nil {
-			if !errors.Is(err, errSkip) {
-				s.log.Error("walltime: mark job", "job", j.ID, "err", err)
-			}
-			continue
-		}
 		s.log.Info("job over its walltime", "job", j.ID, "user", j.User, "walltime", j.Spec.Walltime)
-		if err := ex.Kill(ctx, k); err != nil && !errors.Is(err, executor.ErrNotFound) {
-			s.log.Error("walltime: kill job", "job", j.ID, "err", err)
-		}
+		s.kill(ctx, ex, j, api.Reason{Code: api.ReasonWalltime, Message: fmt.Sprintf("killed: it ran past its walltime of %s (-l h_rt)", api.FormatWalltime(j.Spec.Walltime))})
 	}
 }

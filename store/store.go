@@ -12,10 +12,11 @@ import (
 
 // Errors callers branch on.
 var (
-	// ErrNotFound: no job with that id.
-	ErrNotFound = errors.New("job not found")
-	// ErrExists: CreateJob with an id that is already taken.
-	ErrExists = errors.New("job id already exists")
+	// ErrNotFound: no job with that id, no project with that name.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: CreateJob with an id that is already taken, or
+	// CreateProject with a name that is.
+	ErrExists = errors.New("already exists")
 )
 
 // Query selects jobs. Zero fields select everything; set fields combine
@@ -56,6 +57,28 @@ type Store interface {
 	// and shared by every server of the store, like jobs.
 	Setting(ctx context.Context, key string) (string, error)
 	SetSetting(ctx context.Context, key, value string) error
+
+	// Projects returns every stored project, by name. The default
+	// project is stored only once an admin changed it.
+	Projects(ctx context.Context) ([]*api.Project, error)
+	// Project returns the project of that name, or ErrNotFound.
+	Project(ctx context.Context, name string) (*api.Project, error)
+	// CreateProject stores a new project; ErrExists if the name is taken.
+	CreateProject(ctx context.Context, p *api.Project) error
+	// UpdateProject applies fn to the stored project atomically, as
+	// UpdateJob does; ErrNotFound if there is none. fn must not change
+	// the name.
+	UpdateProject(ctx context.Context, name string, fn func(*api.Project) error) (*api.Project, error)
+	// DeleteProject removes a project; ErrNotFound if there is none.
+	DeleteProject(ctx context.Context, name string) error
+
+	// Accounts returns every stored account, by user name.
+	Accounts(ctx context.Context) ([]*api.Account, error)
+	// Account returns the account of user, or ErrNotFound.
+	Account(ctx context.Context, user string) (*api.Account, error)
+	// PutAccount stores a.User's account, replacing any.
+	PutAccount(ctx context.Context, a *api.Account) error
+
 	// Close releases the store.
 	Close() error
 }

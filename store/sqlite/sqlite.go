@@ -5,7 +5,8 @@
 //
 // Each job is one row: the columns that queries filter on (id, user,
 // state, submitted) and the whole job in api's JSON wire format, the one
-// encoding of a job everywhere.
+// encoding of a job everywhere. Projects and accounts are rows of their
+// name and their JSON (projects.go).
 package sqlite
 
 import (
@@ -93,6 +94,15 @@ var schema = []string{
 	`CREATE TABLE settings (
 		key   TEXT PRIMARY KEY,
 		value TEXT NOT NULL
+	) STRICT;`,
+	// 3: projects and users' accounts.
+	`CREATE TABLE projects (
+		name    TEXT PRIMARY KEY,
+		project TEXT NOT NULL -- the api.Project, JSON
+	) STRICT;
+	CREATE TABLE accounts (
+		user    TEXT PRIMARY KEY,
+		account TEXT NOT NULL -- the api.Account, JSON
 	) STRICT;`,
 }
 

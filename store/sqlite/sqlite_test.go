@@ -233,6 +233,60 @@ func TestUpdateJobMustKeepID(t *testing.T) {
 	}
 }
 
+func TestProjectAccountBadInput(t *testing.T) {
+	s := tempStore(t)
+	ctx := t.Context()
+	if err := s.CreateProject(ctx, nil); err == nil {
+		t.Error("CreateProject(nil) succeeded")
+	}
+	if err := s.CreateProject(ctx, &api.Project{}); err == nil || errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateProject of a project without a name = %v, want an error other than ErrExists", err)
+	}
+	if err := s.PutAccount(ctx, nil); err == nil {
+		t.Error("PutAccount(nil) succeeded")
+	}
+	if err := s.PutAccount(ctx, &api.Account{Priority: 10}); err == nil {
+		t.Error("PutAccount of an account without a user succeeded")
+	}
+	if ps, err := s.Projects(ctx); err != nil || len(ps) != 0 {
+		t.Errorf("Projects after the refused creations = %v, %v; want none", ps, err)
+	}
+	if as, err := s.Accounts(ctx); err != nil || len(as) != 0 {
+		t.Errorf("Accounts after the refused puts = %v, %v; want none", as, err)
+	}
+}
+
+// TestProjectErrors: errors say what was being done, to what.
+func TestProjectErrors(t *testing.T) {
+	s := tempStore(t)
+	ctx := t.Context()
+	if err := s.CreateProject(ctx, &api.Project{Name: "bio"}); err != nil {
+		t.Fatal(err)
+	}
+	_, errUpdate := s.UpdateProject(ctx, "chem", func(*api.Project) error { return nil })
+	_, errRename := s.UpdateProject(ctx, "bio", func(p *api.Project) error {
+		p.Name = "chem"
+		return nil
+	})
+	_, errRead := s.Project(ctx, "chem")
+	_, errAccount := s.Account(ctx, "alice")
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{s.CreateProject(ctx, &api.Project{Name: "bio"}), "create project bio: already exists"},
+		{errRead, "read project chem: not found"},
+		{errUpdate, "update project chem: not found"},
+		{errRename, `update project bio: the update changed the project's name to "chem"`},
+		{s.DeleteProject(ctx, "chem"), "delete project chem: not found"},
+		{errAccount, "read account of alice: not found"},
+	} {
+		if c.err == nil || c.err.Error() != c.want {
+			t.Errorf("error %v, want %q", c.err, c.want)
+		}
+	}
+}
+
 func TestUseAfterClose(t *testing.T) {
 	s := openStore(t, filepath.Join(t.TempDir(), "godocker.db"))
 	if err := s.Close(); err != nil {
@@ -316,24 +370,28 @@ func (s *Store) createJobs(ctx context.Context, jobs []*api.Job) error {
 	return tx.Commit()
 }
 
+// openAtVersion opens the store at path as a godockerd of schema
+// version v did, migrating it to version v only; the caller closes it.
+func openAtVersion(t *testing.T, path string, v int) *Store {
+	t.Helper()
+	all := schema
+	schema = schema[:v]
+	defer func() { schema = all }()
+	return openStore(t, path)
+}
+
 // TestMigratesFromVersion1: a database made before settings existed gains
-// them when opened, and keeps its jobs.
+// them (and projects and accounts) when opened, and keeps its jobs.
 func TestMigratesFromVersion1(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "godocker.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAtVersion(t, path, 1)
 	id, _ := s.NextID(ctx)
 	if err := s.CreateJob(ctx, &api.Job{ID: id, User: "alice", State: api.Pending}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.w.ExecContext(ctx, "DROP TABLE settings; PRAGMA user_version = 1"); err != nil {
-		t.Fatal(err)
-	}
 	s.Close()
-	s, err = Open(ctx, path)
+	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatalf("reopen a version 1 database: %v", err)
 	}
@@ -343,5 +401,50 @@ func TestMigratesFromVersion1(t *testing.T) {
 	}
 	if _, err := s.Job(ctx, id); err != nil {
 		t.Errorf("job lost in migration: %v", err)
+	}
+	checkProjectsAccounts(t, s)
+}
+
+// TestMigratesFromVersion2: a database made before projects and accounts
+// existed gains them when opened, and keeps its jobs and settings.
+func TestMigratesFromVersion2(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "godocker.db")
+	s := openAtVersion(t, path, 2)
+	id, _ := s.NextID(ctx)
+	if err := s.CreateJob(ctx, &api.Job{ID: id, User: "alice", State: api.Pending}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSetting(ctx, "maintenance", "on"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen a version 2 database: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.Job(ctx, id); err != nil {
+		t.Errorf("job lost in migration: %v", err)
+	}
+	if v, err := s.Setting(ctx, "maintenance"); err != nil || v != "on" {
+		t.Errorf("setting after migration = %q, %v; want \"on\"", v, err)
+	}
+	checkProjectsAccounts(t, s)
+}
+
+// checkProjectsAccounts checks that s stores projects and accounts.
+func checkProjectsAccounts(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := t.Context()
+	if err := s.CreateProject(ctx, &api.Project{Name: "bio"}); err != nil {
+		t.Errorf("projects after migration: %v", err)
+	} else if _, err := s.Project(ctx, "bio"); err != nil {
+		t.Errorf("projects after migration: %v", err)
+	}
+	if err := s.PutAccount(ctx, &api.Account{User: "alice", Priority: 60}); err != nil {
+		t.Errorf("accounts after migration: %v", err)
+	} else if _, err := s.Account(ctx, "alice"); err != nil {
+		t.Errorf("accounts after migration: %v", err)
 	}
 }

@@ -31,6 +31,36 @@ func checkJob(t *testing.T, what string, got, want *api.Job) {
 	}
 }
 
+// checkProject reports every field in which got differs from want, as
+// checkJob does.
+func checkProject(t *testing.T, what string, got, want *api.Project) {
+	t.Helper()
+	if got == nil || want == nil {
+		if got != want {
+			t.Errorf("%s: got project %v, want %v", what, got, want)
+		}
+		return
+	}
+	if d := diff("Project", reflect.ValueOf(*got), reflect.ValueOf(*want)); len(d) > 0 {
+		t.Errorf("%s: project %s differs from what was stored:\n\t%s", what, want.Name, strings.Join(d, "\n\t"))
+	}
+}
+
+// checkAccount reports every field in which got differs from want, as
+// checkJob does.
+func checkAccount(t *testing.T, what string, got, want *api.Account) {
+	t.Helper()
+	if got == nil || want == nil {
+		if got != want {
+			t.Errorf("%s: got account %v, want %v", what, got, want)
+		}
+		return
+	}
+	if d := diff("Account", reflect.ValueOf(*got), reflect.ValueOf(*want)); len(d) > 0 {
+		t.Errorf("%s: account of %s differs from what was stored:\n\t%s", what, want.User, strings.Join(d, "\n\t"))
+	}
+}
+
 func diff(path string, got, want reflect.Value) []string {
 	if want.Type() == timeType {
 		g, w := got.Interface().(time.Time), want.Interface().(time.Time)
@@ -109,8 +139,8 @@ func show(v reflect.Value) string {
 }
 
 // unsetFields lists the fields of v (recursively) that hold their zero
-// value: the round-trip fixture must set them all, so that a field added
-// to api.Job later is covered as soon as someone fills it in here, and a
+// value: the round-trip fixtures must set them all, so that a field added
+// to api.Job (or api.Project, api.Account) later is covered as soon as someone fills it in here, and a
 // backend that maps fields one by one cannot miss one unnoticed.
 func unsetFields(path string, v reflect.Value) []string {
 	if v.Type() == timeType {
@@ -290,4 +320,50 @@ func scribble(j *api.Job) {
 	}
 	j.Submitted = j.Submitted.Add(time.Hour)
 	j.Usage.CPUSeconds = -1
+}
+
+// fullProject is a project with every field set, strings that need
+// quoting in any query language, and fractional quotas.
+func fullProject(name string) *api.Project {
+	return &api.Project{
+		Name:     name,
+		Owner:    "Dr. O'Brien \"PI\" ñ; DROP TABLE projects; --",
+		Members:  []string{"alice", "@bio-lab", "bob", "carol.d"},
+		Priority: 73,
+		Volumes:  []string{"refdata:ro", "scratch"},
+		Limit:    api.Limit{CPUs: 64, Memory: 256 << 30, GPUs: 4, Jobs: 100},
+		Quota:    api.Quota{CPUSeconds: 3.6e6, MemorySeconds: 1.25e15 + 0.5, GPUSeconds: 0.1},
+	}
+}
+
+// fullAccount is an account with every field set.
+func fullAccount(user string) *api.Account {
+	return &api.Account{
+		User:     user,
+		Priority: 85,
+		Quota:    api.Quota{CPUSeconds: 86400.5, MemorySeconds: 3.5e14, GPUSeconds: 7200.125},
+	}
+}
+
+// scribbleProject changes every value reachable from p, as scribble does
+// for jobs.
+func scribbleProject(p *api.Project) {
+	p.Name = "scribbled"
+	p.Owner = "scribbled"
+	for i := range p.Members {
+		p.Members[i] = "scribbled"
+	}
+	for i := range p.Volumes {
+		p.Volumes[i] = "scribbled"
+	}
+	p.Priority = -1
+	p.Limit.CPUs = -1
+	p.Quota.CPUSeconds = -1
+}
+
+// scribbleAccount changes every field of a.
+func scribbleAccount(a *api.Account) {
+	a.User = "scribbled"
+	a.Priority = -1
+	a.Quota.GPUSeconds = -1
 }
