@@ -36,6 +36,17 @@ type Client interface {
 	Whoami(ctx context.Context) (*api.Identity, error)
 	Maintenance(ctx context.Context) (*api.Maintenance, error)
 	SetMaintenance(ctx context.Context, m api.Maintenance) (*api.Maintenance, error)
+
+	Projects(ctx context.Context) ([]*api.Project, error)
+	Project(ctx context.Context, name string) (*api.Project, error)
+	CreateProject(ctx context.Context, p api.Project) (*api.Project, error)
+	UpdateProject(ctx context.Context, p api.Project) (*api.Project, error)
+	DeleteProject(ctx context.Context, name string) error
+	Accounts(ctx context.Context) ([]*api.Account, error)
+	Account(ctx context.Context, user string) (*api.Account, error)
+	PutAccount(ctx context.Context, a api.Account) (*api.Account, error)
+	Usage(ctx context.Context) (*api.UsageReport, error)
+	Quotas(ctx context.Context) (*api.QuotaReport, error)
 }
 
 var _ Client = (*client.Client)(nil)

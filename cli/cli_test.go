@@ -37,10 +37,24 @@ type fake struct {
 	events  chan api.Event
 	maint   api.Maintenance
 	admin   bool
+
+	// Projects (the default one always there), accounts, and the canned
+	// reports of Quotas and Usage.
+	projects map[string]*api.Project
+	accounts map[string]*api.Account
+	quotas   api.QuotaReport
+	usage    api.UsageReport
+	// What was written, in order, for the tests to assert.
+	projectWrites  []api.Project // CreateProject and UpdateProject
+	accountWrites  []api.Account // PutAccount
+	removedProject []string      // DeleteProject
 }
 
 func newFake(me string, jobs ...*api.Job) *fake {
-	f := &fake{me: me, jobs: map[int64]*api.Job{}, next: 100}
+	f := &fake{me: me, jobs: map[int64]*api.Job{}, next: 100,
+		projects: map[string]*api.Project{api.DefaultProject: {Name: api.DefaultProject, Priority: api.DefaultPriority}},
+		accounts: map[string]*api.Account{},
+	}
 	for _, j := range jobs {
 		f.jobs[j.ID] = j
 	}
@@ -138,6 +152,135 @@ func (f *fake) SetMaintenance(_ context.Context, m api.Maintenance) (*api.Mainte
 
 func (f *fake) Whoami(context.Context) (*api.Identity, error) {
 	return &api.Identity{User: f.me}, nil
+}
+
+// writes is how many changes reached the fake server.
+func (f *fake) writes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.projectWrites) + len(f.accountWrites) + len(f.removedProject)
+}
+
+// mayChange is the server's authorization, as the commands see it.
+func (f *fake) mayChange(what string) error {
+	if !f.admin {
+		return api.Denied(fmt.Sprintf("%s may not change %s: only admins may", f.me, what))
+	}
+	return nil
+}
+
+func (f *fake) Projects(context.Context) ([]*api.Project, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*api.Project
+	for _, p := range f.projects {
+		out = append(out, p.Clone())
+	}
+	slices.SortFunc(out, func(a, b *api.Project) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func (f *fake) Project(_ context.Context, name string) (*api.Project, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.projects[name]
+	if !ok {
+		return nil, api.NotFound(fmt.Sprintf("project %q does not exist", name))
+	}
+	return p.Clone(), nil
+}
+
+func (f *fake) CreateProject(_ context.Context, p api.Project) (*api.Project, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.mayChange("projects"); err != nil {
+		return nil, err
+	}
+	if _, ok := f.projects[p.Name]; ok {
+		return nil, api.Conflict(fmt.Sprintf("project %q already exists", p.Name))
+	}
+	f.projectWrites = append(f.projectWrites, *p.Clone())
+	f.projects[p.Name] = p.Clone()
+	return p.Clone(), nil
+}
+
+func (f *fake) UpdateProject(_ context.Context, p api.Project) (*api.Project, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.mayChange("projects"); err != nil {
+		return nil, err
+	}
+	if _, ok := f.projects[p.Name]; !ok {
+		return nil, api.NotFound(fmt.Sprintf("project %q does not exist", p.Name))
+	}
+	f.projectWrites = append(f.projectWrites, *p.Clone())
+	f.projects[p.Name] = p.Clone()
+	return p.Clone(), nil
+}
+
+func (f *fake) DeleteProject(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.mayChange("projects"); err != nil {
+		return err
+	}
+	if _, ok := f.projects[name]; !ok {
+		return api.NotFound(fmt.Sprintf("project %q does not exist", name))
+	}
+	if name == api.DefaultProject {
+		return api.Invalid("the default project cannot be removed")
+	}
+	f.removedProject = append(f.removedProject, name)
+	delete(f.projects, name)
+	return nil
+}
+
+func (f *fake) Accounts(context.Context) ([]*api.Account, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*api.Account
+	for _, a := range f.accounts {
+		c := *a
+		out = append(out, &c)
+	}
+	slices.SortFunc(out, func(a, b *api.Account) int { return strings.Compare(a.User, b.User) })
+	return out, nil
+}
+
+func (f *fake) Account(_ context.Context, user string) (*api.Account, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a, ok := f.accounts[user]; ok {
+		c := *a
+		return &c, nil
+	}
+	return &api.Account{User: user, Priority: api.DefaultPriority}, nil
+}
+
+func (f *fake) PutAccount(_ context.Context, a api.Account) (*api.Account, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.mayChange("accounts"); err != nil {
+		return nil, err
+	}
+	f.accountWrites = append(f.accountWrites, a)
+	c := a
+	f.accounts[a.User] = &c
+	return &a, nil
+}
+
+func (f *fake) Usage(context.Context) (*api.UsageReport, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.usage
+	return &u, nil
+}
+
+func (f *fake) Quotas(context.Context) (*api.QuotaReport, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.quotas
+	return &q, nil
 }
 
 var t0 = time.Date(2026, 11, 23, 10, 1, 2, 0, time.UTC)
@@ -283,6 +426,18 @@ func TestGstatDetail(t *testing.T) {
 	}
 	r = gstat(f, "-j", "42", "--json")
 	golden(t, "gstat-j-json", r.stdout)
+
+	// GPUs are shown with the other requested resources, when asked for.
+	gpu := detailedJob()
+	gpu.Spec.GPUs = 2
+	r = gstat(newFake("alice", gpu), "-j", "42")
+	if !strings.Contains(r.stdout, "hard resource_list:         h_rt=3600,mem=4G,cpu=2,gpu=2\n") {
+		t.Errorf("gstat -j of a job with 2 gpus:\n%s", r.stdout)
+	}
+	gpu.State = api.Pending
+	if r := gstat(newFake("alice", gpu), "-r"); !strings.Contains(r.stdout, "Hard Resources:   h_rt=3600,mem=4G,cpu=2,gpu=2\n") {
+		t.Errorf("gstat -r of a job with 2 gpus:\n%s", r.stdout)
+	}
 }
 
 func TestGstatJSON(t *testing.T) {
@@ -376,6 +531,16 @@ func TestGsubParse(t *testing.T) {
 				t.Errorf("spec = %+v", s)
 			}
 		}},
+		{"-l gpu and gpus", []string{"-l", "gpu=2"}, "#$ -l gpus=1\n", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.GPUs != 2 {
+				t.Errorf("gpus = %d; want 2 (the command line wins)", s.GPUs)
+			}
+		}},
+		{"-l gpus=0", []string{"-l", "gpus=0,cpu=2"}, "echo\n", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.GPUs != 0 || s.CPUs != 2 {
+				t.Errorf("spec = %+v", s)
+			}
+		}},
 		{"submit context", nil, "echo\n", func(t *testing.T, s api.Spec, _ *gsubRequest) {
 			if s.SubmitDir != cwd || s.SubmitEnv["HOME"] != "/home/alice" || s.SubmitHost == "" {
 				t.Errorf("submit dir %q env %v host %q", s.SubmitDir, s.SubmitEnv, s.SubmitHost)
@@ -401,9 +566,12 @@ func TestGsubBadInput(t *testing.T) {
 	}{
 		{"#!/bin/sh\necho\n#$ -foo\n", nil, "STDIN:3: unknown option -foo in #$ directive"},
 		{"#$ -l h_rt=soon\n", nil, "STDIN:1: -l h_rt"},
-		{"#$ -l gpus=2\n", nil, "unknown resource"},
+		{"#$ -l license=2\n", nil, "unknown resource"},
 		{"#$ -pe smp zero\n", nil, "want a number of slots"},
 		{"echo\n", []string{"-l", "h_vmem=lots"}, "-l h_vmem"},
+		{"echo\n", []string{"-l", "gpu=x"}, "-l gpu=x: want a number of gpus of 0 or more"},
+		{"echo\n", []string{"-l", "gpus=-1"}, "-l gpus=-1: want a number of gpus"},
+		{"#$ -l gpu=1.5\n", nil, "STDIN:1: -l gpu=1.5"},
 		{"echo\n", []string{"-bogus"}, "unknown option -bogus"},
 		{"echo\n", []string{"-N"}, "needs a value"},
 		{"", []string{"-b", "y"}, "needs a command"},

@@ -19,12 +19,13 @@ const (
 )
 
 // usageError is a mistake on the command line: printed with a hint to
-// --help, exit status 2.
-type usageError struct{ msg string }
+// --help, exit status 2. help names the command whose --help to suggest
+// (a gctl subcommand: "gctl project add"); empty, the program's.
+type usageError struct{ msg, help string }
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
 
 // explain is the one place that turns an error from godockerd or the
 // client into a sentence for a person and an exit status.
@@ -66,7 +67,11 @@ func finish(name string, stderr io.Writer, err error) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", name, ue.msg, name)
+		help := ue.help
+		if help == "" {
+			help = name
+		}
+		fmt.Fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", name, ue.msg, help)
 		return exitUsage
 	}
 	msg, status := explain(err)

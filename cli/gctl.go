@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -14,8 +16,10 @@ import (
 const gctlUsage = `gctl COMMAND [arguments]`
 
 const gctlDescription = `Controls GoDocker: one command with subcommands, as Grid Engine's qmod,
-qhold, qrls and qconf are several. Users act on their own jobs; admins on
-everything.`
+qhold, qrls, qconf and Slurm's sacctmgr and sshare are several. Users act on
+their own jobs and may read projects, quotas and usage; admins change
+everything. Options may follow a subcommand's operands:
+"gctl project add bio --owner alice" is "gctl project add --owner alice bio".`
 
 // Gctl runs the gctl command with args (without the program name) and
 // returns its exit status.
@@ -26,14 +30,146 @@ func Gctl(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 	}, stdout, stderr)
 	app.Usage = "control GoDocker"
 	app.HideHelpCommand = false
-	app.Commands = []*ucli.Command{maintenanceCommand(ctx, c, stdout)}
+	app.Commands = gctlCommands(ctx, c, stdout)
 	app.Action = func(cc *ucli.Context) error {
 		if cc.Bool("help") || !cc.Args().Present() {
 			return ucli.ShowAppHelp(cc)
 		}
 		return usagef("unknown command %q", cc.Args().First())
 	}
+	args = interspersed(app.Commands, args)
 	return finish(name, stderr, app.Run(append([]string{name}, args...)))
+}
+
+// gctlCommands are gctl's subcommands.
+func gctlCommands(ctx context.Context, c Client, stdout io.Writer) []*ucli.Command {
+	g := &ctl{ctx: ctx, c: c, out: stdout}
+	return []*ucli.Command{
+		leaf(maintenanceCommand(ctx, c, stdout)),
+		g.projectCommand(),
+		g.quotaCommand(),
+		g.usageCommand(),
+		g.userCommand(),
+	}
+}
+
+// ctl is what gctl's subcommands share: the request's context, the
+// server and where to print.
+type ctl struct {
+	ctx context.Context
+	c   Client
+	out io.Writer
+}
+
+// group completes a subcommand that only holds others (gctl project):
+// alone it shows its help, with an unknown word it is a usage error.
+func group(cmd *ucli.Command) *ucli.Command {
+	cmd.HideHelpCommand = true
+	cmd.OnUsageError = flagUsageError
+	cmd.Action = func(cc *ucli.Context) error {
+		if cc.Args().Present() {
+			return &usageError{msg: fmt.Sprintf("unknown command %q", cc.Args().First()), help: cc.Command.HelpName}
+		}
+		return ucli.ShowSubcommandHelp(cc)
+	}
+	for i, sub := range cmd.Subcommands {
+		cmd.Subcommands[i] = leaf(sub)
+	}
+	return cmd
+}
+
+// leaf completes a subcommand that does the work: a bad option or operand
+// is a usage error that points to that subcommand's --help.
+func leaf(cmd *ucli.Command) *ucli.Command {
+	cmd.OnUsageError = flagUsageError
+	action := cmd.Action
+	cmd.Action = func(cc *ucli.Context) error {
+		err := action(cc)
+		var ue *usageError
+		if errors.As(err, &ue) && ue.help == "" {
+			ue.help = cc.Command.HelpName
+		}
+		return err
+	}
+	return cmd
+}
+
+// operands returns a subcommand's operands, from lo to hi of them (hi < 0:
+// any number), else a usage error naming what is missing.
+func operands(cc *ucli.Context, lo, hi int, what string) ([]string, error) {
+	args := cc.Args().Slice()
+	switch {
+	case len(args) < lo:
+		return nil, usagef("missing %s", what)
+	case hi >= 0 && len(args) > hi:
+		return nil, usagef("unexpected argument %q", args[hi])
+	}
+	return args, nil
+}
+
+// interspersed moves the options of a gctl subcommand before its operands,
+// so that "gctl project add bio --owner alice" means what it says: Go's
+// flag package, which urfave/cli uses, stops at the first operand. After
+// "--" every word is an operand; with --help, operands are dropped.
+// Subcommands without options of their own (gctl maintenance on
+// MESSAGE...) are left alone.
+func interspersed(cmds []*ucli.Command, args []string) []string {
+	var cmd *ucli.Command
+	i := 0
+	for ; i < len(args); i++ {
+		next := findCommand(cmds, args[i])
+		if next == nil {
+			break
+		}
+		cmd, cmds = next, next.Subcommands
+	}
+	if cmd == nil || len(cmd.Subcommands) > 0 || len(cmd.Flags) == 0 {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*ucli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	var opts, words []string
+	rest := args[i:]
+	for j := 0; j < len(rest); j++ {
+		a := rest[j]
+		if a == "--" {
+			words = append(words, rest[j+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			words = append(words, a)
+			continue
+		}
+		opts = append(opts, a)
+		name := strings.TrimLeft(a, "-")
+		if !strings.Contains(name, "=") && takesValue[name] && j+1 < len(rest) {
+			j++
+			opts = append(opts, rest[j])
+		}
+	}
+	out := append(slices.Clone(args[:i]), opts...)
+	if slices.ContainsFunc(opts, func(o string) bool { return o == "-h" || strings.TrimLeft(o, "-") == "help" }) {
+		// urfave's help would take the first operand for a help topic.
+		return out
+	}
+	if len(words) > 0 {
+		out = append(append(out, "--"), words...)
+	}
+	return out
+}
+
+func findCommand(cmds []*ucli.Command, name string) *ucli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
 }
 
 func maintenanceCommand(ctx context.Context, c Client, stdout io.Writer) *ucli.Command {

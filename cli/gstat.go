@@ -339,6 +339,9 @@ func resourceList(j *api.Job) string {
 		parts = append(parts, "mem="+api.FormatMemory(j.Spec.Memory))
 	}
 	parts = append(parts, "cpu="+strconv.Itoa(j.CPUs()))
+	if j.Spec.GPUs > 0 {
+		parts = append(parts, "gpu="+strconv.Itoa(j.Spec.GPUs))
+	}
 	return strings.Join(parts, ",")
 }
 

@@ -31,7 +31,7 @@ func gsubFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "wd", Usage: "run in `dir` (must be under your home or a mounted volume)"},
 		&ucli.StringSliceFlag{Name: "v", Usage: "export `VAR[=value]`[,...] to the job; a bare name takes your current value"},
 		&ucli.BoolFlag{Name: "V", Usage: "export your whole environment to the job"},
-		&ucli.StringSliceFlag{Name: "l", Usage: "resources `key=value`[,...]: h_rt, s_rt (walltime), h_vmem, s_vmem, h_rss, mem_free (memory per slot), mem (whole job), cpu/slots, image"},
+		&ucli.StringSliceFlag{Name: "l", Usage: "resources `key=value`[,...]: h_rt, s_rt (walltime), h_vmem, s_vmem, h_rss, mem_free (memory per slot), mem (whole job), cpu/slots, gpu/gpus, image"},
 		&ucli.StringFlag{Name: "pe", Usage: "parallel environment: -pe `NAME N` grants N cpus (N-M: N)"},
 		&ucli.StringFlag{Name: "P", Usage: "`project` (default: default)"},
 		&ucli.StringFlag{Name: "p", Usage: "`priority` -1023..1024 (users may only lower it below 0)"},
@@ -470,10 +470,16 @@ func applyResources(spec *api.Spec, items []string) error {
 				return fmt.Errorf("-l %s=%s: want a number of cpus of 1 or more", k, v)
 			}
 			spec.CPUs = n
+		case "gpu", "gpus":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("-l %s=%s: want a number of gpus of 0 or more", k, v)
+			}
+			spec.GPUs = n
 		case "image":
 			spec.Image = v
 		default:
-			return fmt.Errorf("-l %s: unknown resource; known: h_rt s_rt h_vmem s_vmem h_rss mem_free mem cpu slots image", k)
+			return fmt.Errorf("-l %s: unknown resource; known: h_rt s_rt h_vmem s_vmem h_rss mem_free mem cpu slots gpu image", k)
 		}
 	}
 	if perSlot > 0 {

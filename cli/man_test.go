@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -29,4 +30,36 @@ func TestManPagesDocumentEveryFlag(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestGctlManPageDocumentsEverySubcommand: every gctl subcommand and each
+// of its options has its place in man/gctl.1.
+func TestGctlManPageDocumentsEverySubcommand(t *testing.T) {
+	b, err := os.ReadFile("../man/gctl.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(b), `\-`, "-")
+	var walk func(path string, cmds []*ucli.Command)
+	walk = func(path string, cmds []*ucli.Command) {
+		for _, c := range cmds {
+			name := strings.TrimSpace(path + " " + c.Name)
+			if !strings.Contains(text, "gctl "+name) {
+				t.Errorf("man/gctl.1 does not document gctl %s", name)
+			}
+			for _, f := range c.Flags {
+				for _, n := range f.Names() {
+					dash := "--"
+					if len(n) == 1 {
+						dash = "-"
+					}
+					if !strings.Contains(text, dash+n) {
+						t.Errorf("man/gctl.1 does not document gctl %s %s%s", name, dash, n)
+					}
+				}
+			}
+			walk(name, c.Subcommands)
+		}
+	}
+	walk("", gctlCommands(context.Background(), newFake("a"), nil))
 }

@@ -108,8 +108,12 @@ func Exhausted(kind, name string, q, used api.Quota, resets time.Time) (api.Reas
 
 const gib = 1 << 30
 
-// Hours renders seconds as hours with at most two decimals: 360000 → "100",
-// 45 → "0.01".
+// Hours renders seconds as hours with at most two decimals (360000 →
+// "100", 45 → "0.01"), or two significant digits below 0.01 hour (18 →
+// "0.005"), so that a small budget does not read as none.
 func Hours(seconds float64) string {
+	if h := seconds / 3600; h > 0 && h < 0.01 {
+		return strconv.FormatFloat(h, 'g', 2, 64)
+	}
 	return strconv.FormatFloat(float64(int64(seconds/36+0.5))/100, 'f', -1, 64)
 }

@@ -84,7 +84,7 @@ func TestExhausted(t *testing.T) {
 }
 
 func TestHours(t *testing.T) {
-	for s, want := range map[float64]string{0: "0", 3600: "1", 360000: "100", 5400: "1.5", 45: "0.01", 17: "0", 3600 * 12.345: "12.35"} {
+	for s, want := range map[float64]string{0: "0", 3600: "1", 360000: "100", 5400: "1.5", 45: "0.01", 18: "0.005", 0.36: "0.0001", 1.3: "0.00036", 3600 * 12.345: "12.35"} {
 		if got := Hours(s); got != want {
 			t.Errorf("Hours(%v) = %q, want %q", s, got, want)
 		}
