@@ -81,6 +81,7 @@ type planner struct {
 	projectList []*projectState
 	resv        *reservation
 	triedRes    bool // the top job that fits nowhere was seen
+	behind      int  // jobs so far that fit nowhere now
 
 	// reasons memoises wait reasons while nothing starts: 100k waiting
 	// jobs ask for a few distinct sentences.
@@ -294,14 +295,27 @@ func (p *planner) place(e *entry) (int, api.Reason, bool) {
 			return fmt.Sprintf("waiting behind job %d, which has resources reserved on %s (needs %s)", r.job.ID, p.nodes[r.node].name, size(r.need, r.need.gpus > 0))
 		}), false
 	}
+	p.behind++
 	if !p.triedRes {
 		p.triedRes = true
 		if p.reserve(e) {
 			return -1, api.Reason{Code: api.ReasonResources, Message: p.resources(e.need) + "; " + p.nodes[p.resv.node].name + " is reserved for it"}, false
 		}
+		return -1, p.reason(reasonKey{code: api.ReasonResources, need: e.need}, func() string { return p.resources(e.need) }), false
 	}
-	return -1, p.reason(reasonKey{code: api.ReasonResources, need: e.need}, func() string { return p.resources(e.need) }), false
+	if n := p.behind - 1; n <= maxBehind {
+		return -1, api.Reason{Code: api.ReasonPriority, Message: fmt.Sprintf("behind %s waiting for resources; %s", count(n, "higher-priority job"), p.resources(e.need))}, false
+	}
+	return -1, p.reason(reasonKey{code: api.ReasonPriority, need: e.need}, func() string {
+		return fmt.Sprintf("behind more than %d higher-priority jobs waiting for resources; %s", maxBehind, p.resources(e.need))
+	}), false
 }
+
+// maxBehind is the deepest place in the queue that a reason counts
+// exactly: below it, the sentence is the same for every job, so that a
+// queue of 100k jobs does not get 100k new sentences (and store writes)
+// each time one job starts.
+const maxBehind = 1000
 
 // fuller orders nodes fullest first (least free cpus, memory, gpus), then
 // by name, for a stable choice.

@@ -115,6 +115,16 @@
 // walltime unless submitted with -l h_rt, so sites that want big jobs
 // served should set a default walltime.
 //
+// # Reasons
+//
+// A job that passes the checks but fits no node now waits with
+// ReasonResources if it is the first such job in queue order (the
+// sentence says what it needs and what is free), and with ReasonPriority
+// after it: "behind N higher-priority jobs waiting for resources",
+// N counted exactly down to the 1000th place (one sentence for every job
+// below). A job held back by the reservation waits with ReasonReserved
+// and names the reserved job.
+//
 // # Reject
 //
 // Action Reject is for a job that can never run as submitted, so that

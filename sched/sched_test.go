@@ -330,7 +330,7 @@ func TestReservation(t *testing.T) {
 			"1:Resources 2@m 3:Reserved"},
 		{"only the top job gets a reservation",
 			Snapshot{Pending: jobs(big(1, 4), big(2, 2), small(3)), Running: busy(), Nodes: []Node{node("n", 4), node("m", 1)}},
-			"1:Resources 2:Resources 3@m"},
+			"1:Resources 2:Priority 3@m"},
 		{"jobs past their walltime end now",
 			Snapshot{Pending: jobs(big(1, 4), small(2, wall(time.Minute))), Running: busy(startedAgo(time.Hour)), Nodes: []Node{node("n", 4)}, Now: t0},
 			"1:Resources 2:Reserved"},
@@ -550,5 +550,27 @@ func TestQuotaSpentWaits(t *testing.T) {
 	}
 	if got := decision(ds, 3).Reason; got != bioSpent {
 		t.Errorf("job 3 waits for %v; want %v", got, bioSpent)
+	}
+}
+
+func TestPriorityReasonCountsJobsAhead(t *testing.T) {
+	var pending []*api.Job
+	for i := range 1003 {
+		pending = append(pending, job(int64(i+1), 4, gib))
+	}
+	ds := Plan(Snapshot{Pending: pending, Running: jobs(running(9999, "n", 2, gib)), Nodes: []Node{node("n", 4)}})
+	for _, tc := range []struct {
+		id   int64
+		code string
+		msg  string
+	}{
+		{1, api.ReasonResources, "needs 4 cpus and 1G memory; the largest free node has 2 cpus and 63G memory"},
+		{2, api.ReasonPriority, "behind 1 higher-priority job waiting for resources; needs 4 cpus and 1G memory; the largest free node has 2 cpus and 63G memory"},
+		{1001, api.ReasonPriority, "behind 1000 higher-priority jobs waiting for resources; needs 4 cpus and 1G memory; the largest free node has 2 cpus and 63G memory"},
+		{1003, api.ReasonPriority, "behind more than 1000 higher-priority jobs waiting for resources; needs 4 cpus and 1G memory; the largest free node has 2 cpus and 63G memory"},
+	} {
+		if r := decision(ds, tc.id).Reason; r.Code != tc.code || r.Message != tc.msg {
+			t.Errorf("job %d waits for %+v; want %s %q", tc.id, r, tc.code, tc.msg)
+		}
 	}
 }
