@@ -58,20 +58,25 @@ type Reason struct {
 
 // Reason codes.
 const (
-	ReasonResources    = "Resources"    // does not fit the free capacity now
-	ReasonPriority     = "Priority"     // jobs ahead of it take the capacity
-	ReasonTooLarge     = "TooLarge"     // can never fit on any node
-	ReasonHeld         = "JobHeldUser"  // user hold
-	ReasonExit         = "Exit"         // the container exited
-	ReasonStartFailed  = "StartFailed"  // the executor could not start it
-	ReasonDeleted      = "Deleted"      // deleted by its owner or an admin
-	ReasonLost         = "Lost"         // the container disappeared
-	ReasonOOM          = "OutOfMemory"  // killed by the memory limit
-	ReasonInvalid      = "Invalid"      // bad specification
-	ReasonWalltime     = "Walltime"     // ran past its -l h_rt
-	ReasonProjectLimit = "ProjectLimit" // its project uses all it may at once
-	ReasonReserved     = "Reserved"     // resources are kept for a job ahead of it
-	ReasonQuota        = "Quota"        // its user's or project's budget is spent
+	ReasonResources                = "Resources"                // does not fit the free capacity now
+	ReasonPriority                 = "Priority"                 // jobs ahead of it take the capacity
+	ReasonTooLarge                 = "TooLarge"                 // can never fit on any node
+	ReasonHeld                     = "JobHeldUser"              // user hold
+	ReasonExit                     = "Exit"                     // the container exited
+	ReasonStartFailed              = "StartFailed"              // the executor could not start it
+	ReasonDeleted                  = "Deleted"                  // deleted by its owner or an admin
+	ReasonLost                     = "Lost"                     // the container disappeared
+	ReasonOOM                      = "OutOfMemory"              // killed by the memory limit
+	ReasonInvalid                  = "Invalid"                  // bad specification
+	ReasonWalltime                 = "Walltime"                 // ran past its -l h_rt
+	ReasonProjectLimit             = "ProjectLimit"             // its project uses all it may at once
+	ReasonReserved                 = "Reserved"                 // resources are kept for a job ahead of it
+	ReasonQuota                    = "Quota"                    // its user's or project's budget is spent
+	ReasonDependency               = "Dependency"               // waits for other jobs to end
+	ReasonDependencyNeverSatisfied = "DependencyNeverSatisfied" // a job it depends on ended the wrong way
+	ReasonHeldAdmin                = "JobHeldAdmin"             // held by an admin
+	ReasonRequeued                 = "Requeued"                 // put back in the queue (gctl requeue)
+	ReasonLifespan                 = "Lifespan"                 // ran past the site's limits.max_lifespan
 )
 
 // Spec is what the user asked for, as gsub sends it and the server
@@ -97,10 +102,26 @@ type Spec struct {
 	Project    string            `json:"project,omitempty"`     // -P
 	Priority   int               `json:"priority,omitempty"`    // -p, -1023..1024
 	Hold       bool              `json:"hold,omitempty"`        // -h
-	Root       bool              `json:"root,omitempty"`        // --root: run as root where allowed
-	SubmitDir  string            `json:"submit_dir,omitempty"`  // gsub's working directory
-	SubmitHost string            `json:"submit_host,omitempty"`
-	SubmitEnv  map[string]string `json:"submit_env,omitempty"` // HOME PATH LOGNAME SHELL of the caller, for SGE_O_*
+	// Dependencies: the job waits until they are met (-hold_jid,
+	// --dependency).
+	Dependencies []Dependency      `json:"dependencies,omitempty"`
+	Root         bool              `json:"root,omitempty"`       // --root: run as root where allowed
+	SubmitDir    string            `json:"submit_dir,omitempty"` // gsub's working directory
+	SubmitHost   string            `json:"submit_host,omitempty"`
+	SubmitEnv    map[string]string `json:"submit_env,omitempty"` // HOME PATH LOGNAME SHELL of the caller, for SGE_O_*
+}
+
+// Dependency types (Slurm's names; -hold_jid is afterany).
+const (
+	AfterAny   = "afterany"   // after the jobs end, however they end
+	AfterOK    = "afterok"    // after they end with exit code 0 (state done)
+	AfterNotOK = "afternotok" // after they end otherwise (failed, killed, cancelled, rejected)
+)
+
+// Dependency makes a job wait for other jobs to end.
+type Dependency struct {
+	Type string  `json:"type"`
+	Jobs []int64 `json:"jobs"`
 }
 
 // Mount is a bind mount into a job's container.
@@ -180,12 +201,38 @@ type Job struct {
 	Started   time.Time `json:"started,omitzero"`
 	Ended     time.Time `json:"ended,omitzero"`
 
+	// Suspended is when the job was last suspended (gctl suspend), while
+	// it is; SuspendedSeconds the time it spent suspended in this
+	// attempt, which neither walltime nor quotas count.
+	SuspendedAt      time.Time `json:"suspended_at,omitzero"`
+	SuspendedSeconds float64   `json:"suspended_seconds,omitempty"`
+	// Requeue is set when a running job is being killed to go back to the
+	// queue (gctl requeue): when its container exits it becomes pending
+	// again, as attempt Attempt+1.
+	Requeue bool `json:"requeue,omitempty"`
+	// Attempts records each earlier attempt of a requeued job.
+	Attempts []Attempt `json:"attempts,omitempty"`
+
 	Attempt   int    `json:"attempt"`
 	Executor  string `json:"executor,omitempty"`
 	Node      string `json:"node,omitempty"`
 	Container string `json:"container,omitempty"`
 	ExitCode  *int   `json:"exit_code,omitempty"`
 	Usage     Usage  `json:"usage,omitzero"`
+}
+
+// Attempt is how one earlier run of a requeued job went.
+type Attempt struct {
+	Attempt  int       `json:"attempt"`
+	State    State     `json:"state"`
+	Reason   Reason    `json:"reason,omitzero"`
+	Node     string    `json:"node,omitempty"`
+	Started  time.Time `json:"started,omitzero"`
+	Ended    time.Time `json:"ended,omitzero"`
+	ExitCode *int      `json:"exit_code,omitempty"`
+	Usage    Usage     `json:"usage,omitzero"`
+	Stdout   string    `json:"stdout,omitempty"` // where its output was kept
+	Stderr   string    `json:"stderr,omitempty"`
 }
 
 // CPUs is the number of cpus the job holds while it runs (at least 1).
@@ -206,6 +253,22 @@ func (j *Job) Clone() *Job {
 	c.Spec.Env = maps.Clone(j.Spec.Env)
 	c.Spec.SubmitEnv = maps.Clone(j.Spec.SubmitEnv)
 	c.Priority.Parts = append([]PriorityPart(nil), j.Priority.Parts...)
+	if j.Spec.Dependencies != nil {
+		c.Spec.Dependencies = make([]Dependency, len(j.Spec.Dependencies))
+		for i, d := range j.Spec.Dependencies {
+			c.Spec.Dependencies[i] = Dependency{Type: d.Type, Jobs: append([]int64(nil), d.Jobs...)}
+		}
+	}
+	if j.Attempts != nil {
+		c.Attempts = make([]Attempt, len(j.Attempts))
+		for i, a := range j.Attempts {
+			c.Attempts[i] = a
+			if a.ExitCode != nil {
+				e := *a.ExitCode
+				c.Attempts[i].ExitCode = &e
+			}
+		}
+	}
 	if j.Run != nil {
 		r := *j.Run
 		r.Argv = append([]string(nil), r.Argv...)

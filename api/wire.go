@@ -103,3 +103,25 @@ func NotFound(msg string) *Error { return &Error{Code: CodeNotFound, Message: ms
 
 // Conflict returns a CodeConflict error with msg.
 func Conflict(msg string) *Error { return &Error{Code: CodeConflict, Message: msg} }
+
+// Alter is the body of PATCH /api/v1/jobs/{id} (gctl alter, qalter):
+// the fields to change of a job that has not started; nil leaves one as
+// it is.
+type Alter struct {
+	Name         *string       `json:"name,omitempty"`
+	CPUs         *int          `json:"cpus,omitempty"`
+	GPUs         *int          `json:"gpus,omitempty"`
+	Memory       *int64        `json:"memory,omitempty"`
+	Walltime     *int64        `json:"walltime,omitempty"`
+	Priority     *int          `json:"priority,omitempty"`
+	Dependencies *[]Dependency `json:"dependencies,omitempty"` // replaces them all; empty: none
+}
+
+// Job control actions: POST /api/v1/jobs/{id}/{action}.
+const (
+	ControlHold    = "hold"
+	ControlRelease = "release"
+	ControlSuspend = "suspend"
+	ControlResume  = "resume"
+	ControlRequeue = "requeue"
+)

@@ -249,3 +249,24 @@ func decodeError(resp *http.Response) error {
 	}
 	return &api.Error{Code: api.CodeInternal, Message: fmt.Sprintf("server answered %s: %s", resp.Status, msg)}
 }
+
+// Control applies a job control action (api.ControlHold, ControlRelease,
+// ControlSuspend, ControlResume, ControlRequeue) and returns the job as it
+// is then. An action the job's state does not allow is an error matching
+// api.ErrConflict.
+func (c *Client) Control(ctx context.Context, id int64, action string) (*api.Job, error) {
+	var j api.Job
+	if err := c.do(ctx, http.MethodPost, "/api/v1/jobs/"+strconv.FormatInt(id, 10)+"/"+url.PathEscape(action), nil, nil, &j); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// Alter changes a job that has not started yet (qalter).
+func (c *Client) Alter(ctx context.Context, id int64, a api.Alter) (*api.Job, error) {
+	var j api.Job
+	if err := c.do(ctx, http.MethodPatch, "/api/v1/jobs/"+strconv.FormatInt(id, 10), nil, a, &j); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}

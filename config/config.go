@@ -129,6 +129,10 @@ type Limits struct {
 	// are refused until some start: gsub exits 25, try again later.
 	MaxPendingPerUser int `yaml:"max_pending_per_user"`
 	MaxPending        int `yaml:"max_pending"`
+	// MaxLifespan is the longest any job may run, whatever its walltime
+	// (0: none): the seeds' maxlifespan watcher. Time suspended does not
+	// count.
+	MaxLifespan Duration `yaml:"max_lifespan"`
 	// KillOnLimit kills the running jobs of a user or project whose quota
 	// is spent (state killed, reason Quota). Without it they run to their
 	// end, and only new jobs are refused and pending ones wait.
@@ -327,7 +331,7 @@ func (c *Config) Validate() error {
 			bad("%s: %v", key, err)
 		}
 	}
-	if c.Limits.MaxCPUs < 0 || c.Limits.Pids < 0 || c.Limits.MaxWalltime < 0 || c.Limits.MaxPendingPerUser < 0 || c.Limits.MaxPending < 0 {
+	if c.Limits.MaxCPUs < 0 || c.Limits.Pids < 0 || c.Limits.MaxWalltime < 0 || c.Limits.MaxLifespan < 0 || c.Limits.MaxPendingPerUser < 0 || c.Limits.MaxPending < 0 {
 		bad("limits: values must not be negative")
 	}
 	return errors.Join(errs...)

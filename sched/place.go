@@ -168,7 +168,24 @@ func (p *planner) updateMaxFree() {
 type check func(*planner, *entry) (api.Reason, Action)
 
 // admission is the chain of checks a job passes before placement.
-var admission = []check{(*planner).withinQuota, (*planner).feasible, (*planner).withinProjectLimit}
+var admission = []check{(*planner).dependenciesMet, (*planner).withinQuota, (*planner).feasible, (*planner).withinProjectLimit}
+
+// dependenciesMet: every job the job depends on ended as it must.
+func (p *planner) dependenciesMet(e *entry) (api.Reason, Action) {
+	j := p.s.Pending[e.i]
+	for _, d := range j.Spec.Dependencies {
+		for _, id := range d.Jobs {
+			st, ok := p.s.Depended[id]
+			if !ok || !st.Finished() {
+				return api.Reason{Code: api.ReasonDependency, Message: fmt.Sprintf("waiting for job %d to end (%s)", id, d.Type)}, Wait
+			}
+			if (d.Type == api.AfterOK) != (st == api.Done) && d.Type != api.AfterAny {
+				return api.Reason{Code: api.ReasonDependencyNeverSatisfied, Message: fmt.Sprintf("job %d ended %s, so its dependency %s:%d can never be met", id, st, d.Type, id)}, Reject
+			}
+		}
+	}
+	return api.Reason{}, Start
+}
 
 // decide runs a job through admission and placement and, if it starts,
 // records what it takes.

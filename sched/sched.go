@@ -72,6 +72,17 @@
 // weighs the project's priority, as in the seeds; Value is normalised to
 // 0..1.
 //
+// # Dependencies
+//
+// A job with Spec.Dependencies waits (ReasonDependency, naming the first
+// job it waits for and the type) until each is met: afterany when the
+// listed jobs have all finished, whatever their state; afterok when all
+// are done (exit 0); afternotok when all finished otherwise (failed,
+// killed, cancelled, rejected). One that can no longer be met (afterok on
+// a job that failed, afternotok on one that succeeded) is rejected with
+// ReasonDependencyNeverSatisfied, and the server fails it. This check
+// comes first.
+//
 // # Quotas
 //
 // The jobs of a user in SpentUsers, or of a project in SpentProjects,
@@ -217,6 +228,10 @@ type Snapshot struct {
 	// says it); an owner not in them has budget left.
 	SpentUsers    map[string]api.Reason
 	SpentProjects map[string]api.Reason
+	// Depended holds the state of every job a pending job depends on
+	// (Spec.Dependencies); a job missing from it is taken as still to
+	// come.
+	Depended map[int64]api.State
 }
 
 // Action is what to do with a pending job.

@@ -574,3 +574,39 @@ func TestPriorityReasonCountsJobsAhead(t *testing.T) {
 		}
 	}
 }
+
+func TestDependencies(t *testing.T) {
+	dep := func(typ string, ids ...int64) opt {
+		return func(j *api.Job) {
+			j.Spec.Dependencies = append(j.Spec.Dependencies, api.Dependency{Type: typ, Jobs: ids})
+		}
+	}
+	states := map[int64]api.State{10: api.Done, 11: api.Failed, 12: api.Running, 13: api.Cancelled, 14: api.Killed}
+	for _, tc := range []struct {
+		name string
+		job  *api.Job
+		want string // verdict
+		msg  string
+	}{
+		{"no dependency", job(1, 1, gib), "1@n", ""},
+		{"afterok on a done job", job(1, 1, gib, dep(api.AfterOK, 10)), "1@n", ""},
+		{"afterok on a running one waits", job(1, 1, gib, dep(api.AfterOK, 10, 12)), "1:Dependency", "waiting for job 12 to end (afterok)"},
+		{"afterok on a failed one never runs", job(1, 1, gib, dep(api.AfterOK, 11)), "1!DependencyNeverSatisfied", "job 11 ended failed, so its dependency afterok:11 can never be met"},
+		{"afternotok on a failed and a killed one", job(1, 1, gib, dep(api.AfterNotOK, 11, 14)), "1@n", ""},
+		{"afternotok on a done one never runs", job(1, 1, gib, dep(api.AfterNotOK, 10)), "1!DependencyNeverSatisfied", "job 10 ended done, so its dependency afternotok:10 can never be met"},
+		{"afterany on every end", job(1, 1, gib, dep(api.AfterAny, 10, 11, 13)), "1@n", ""},
+		{"afterany on a running one waits", job(1, 1, gib, dep(api.AfterAny, 12)), "1:Dependency", "waiting for job 12 to end (afterany)"},
+		{"an unknown job is still to come", job(1, 1, gib, dep(api.AfterAny, 99)), "1:Dependency", "waiting for job 99 to end (afterany)"},
+		{"all types must hold", job(1, 1, gib, dep(api.AfterOK, 10), dep(api.AfterNotOK, 10)), "1!DependencyNeverSatisfied", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := Plan(Snapshot{Pending: jobs(tc.job), Nodes: []Node{node("n", 4)}, Depended: states})
+			if got := verdicts(ds); got != tc.want {
+				t.Errorf("Plan = %q; want %q", got, tc.want)
+			}
+			if tc.msg != "" && ds[0].Reason.Message != tc.msg {
+				t.Errorf("reason %q; want %q", ds[0].Reason.Message, tc.msg)
+			}
+		})
+	}
+}

@@ -25,6 +25,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/jobs", s.authed(s.listJobs))
 	mux.Handle("GET /api/v1/jobs/{id}", s.authed(s.getJob))
 	mux.Handle("DELETE /api/v1/jobs/{id}", s.authed(s.deleteJob))
+	mux.Handle("PATCH /api/v1/jobs/{id}", s.authed(s.patchJob))
+	mux.Handle("POST /api/v1/jobs/{id}/{action}", s.authed(s.postControl))
 	mux.Handle("GET /api/v1/events", s.authed(s.events))
 	mux.Handle("GET /api/v1/maintenance", s.authed(s.getMaintenance))
 	mux.Handle("PUT /api/v1/maintenance", s.authed(s.putMaintenance))

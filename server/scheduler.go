@@ -61,6 +61,10 @@ func (s *Server) pass(ctx context.Context) error {
 		return nil
 	}
 	users, groups := s.ledger.totals(now, running)
+	depended, err := s.dependedStates(ctx, pending)
+	if err != nil {
+		return err
+	}
 	projects := schedProjects(b.projects)
 	for name := range s.execs {
 		nodes, err := s.nodes(ctx, name)
@@ -79,10 +83,33 @@ func (s *Server) pass(ctx context.Context) error {
 			GroupUsage:    groups,
 			SpentUsers:    spentUsers,
 			SpentProjects: spentProjects,
+			Depended:      depended,
 		})
 		s.apply(ctx, name, plan)
 	}
 	return nil
+}
+
+// dependedStates reads the state of every job the pending jobs depend on.
+func (s *Server) dependedStates(ctx context.Context, pending []*api.Job) (map[int64]api.State, error) {
+	var ids []int64
+	for _, j := range pending {
+		for _, d := range j.Spec.Dependencies {
+			ids = append(ids, d.Jobs...)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	jobs, err := s.store.Jobs(ctx, store.Query{IDs: ids})
+	if err != nil {
+		return nil, fmt.Errorf("read the jobs waited for: %w", err)
+	}
+	states := make(map[int64]api.State, len(jobs))
+	for _, j := range jobs {
+		states[j.ID] = j.State
+	}
+	return states, nil
 }
 
 // policy is the scheduling policy of an executor's jobs.
@@ -160,6 +187,9 @@ func (s *Server) reject(ctx context.Context, planned *api.Job, r api.Reason) {
 			return errSkip
 		}
 		j.State, j.Reason, j.Ended = api.Rejected, r, time.Now().UTC()
+		if r.Code == api.ReasonDependencyNeverSatisfied {
+			j.State = api.Failed
+		}
 		return nil
 	})
 	if err != nil {

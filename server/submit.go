@@ -194,6 +194,9 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 	if spec.Priority > 0 && !c.Admin {
 		return nil, api.Denied(fmt.Sprintf("only admins may raise a job's priority above 0 (asked: %d); users may lower it", spec.Priority))
 	}
+	if err := s.validateDependencies(ctx, spec.Dependencies); err != nil {
+		return nil, err
+	}
 	for k, v := range spec.Env {
 		if !envName.MatchString(k) {
 			return nil, api.Invalid(fmt.Sprintf("environment variable name %q is not valid (-v): use letters, digits and _", k))
@@ -259,6 +262,51 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 		ck.workDir = dir
 	}
 	return ck, nil
+}
+
+// maxDependencies caps the jobs one job may wait for.
+const maxDependencies = 1000
+
+// validateDependencies checks that the dependency types are known and the
+// jobs exist.
+func (s *Server) validateDependencies(ctx context.Context, deps []api.Dependency) error {
+	var ids []int64
+	for _, d := range deps {
+		switch d.Type {
+		case api.AfterAny, api.AfterOK, api.AfterNotOK:
+		default:
+			return api.Invalid(fmt.Sprintf("dependency type %q is not known; types: afterany, afterok, afternotok", d.Type))
+		}
+		if len(d.Jobs) == 0 {
+			return api.Invalid(fmt.Sprintf("dependency %s names no job", d.Type))
+		}
+		for _, id := range d.Jobs {
+			if id <= 0 {
+				return api.Invalid(fmt.Sprintf("dependency on job %d: job ids are positive", id))
+			}
+		}
+		ids = append(ids, d.Jobs...)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if len(ids) > maxDependencies {
+		return api.Invalid(fmt.Sprintf("the job depends on %d jobs; at most %d are accepted", len(ids), maxDependencies))
+	}
+	found, err := s.store.Jobs(ctx, store.Query{IDs: ids})
+	if err != nil {
+		return fmt.Errorf("read the jobs depended on: %w", err)
+	}
+	known := make(map[int64]bool, len(found))
+	for _, j := range found {
+		known[j.ID] = true
+	}
+	for _, id := range ids {
+		if !known[id] {
+			return api.Invalid(fmt.Sprintf("the job depends on job %d, which does not exist", id))
+		}
+	}
+	return nil
 }
 
 func (s *Server) validateResources(ctx context.Context, spec *api.Spec) error {

@@ -31,6 +31,7 @@ type usageRecord struct {
 	started, ended       time.Time
 	cpus, gpus           int
 	memory               int64
+	suspended            float64 // seconds of it spent suspended, which count for nothing
 }
 
 func newLedger(window, halfLife time.Duration) *ledger {
@@ -43,8 +44,21 @@ func recordOf(j *api.Job, ended time.Time) usageRecord {
 	if j.Run != nil {
 		mem = j.Run.Memory
 	}
-	return usageRecord{user: j.User, group: j.Group, project: j.Project, started: j.Started, ended: ended,
-		cpus: j.CPUs(), gpus: max(j.Spec.GPUs, 0), memory: mem}
+	r := usageRecord{user: j.User, group: j.Group, project: j.Project, started: j.Started, ended: ended,
+		cpus: j.CPUs(), gpus: max(j.Spec.GPUs, 0), memory: mem, suspended: j.SuspendedSeconds}
+	if !j.SuspendedAt.IsZero() && ended.After(j.SuspendedAt) {
+		r.suspended += ended.Sub(j.SuspendedAt).Seconds()
+	}
+	return r
+}
+
+// active is the share of the record's time that was not spent suspended.
+func (r *usageRecord) active() float64 {
+	span := r.ended.Sub(r.started).Seconds()
+	if r.suspended <= 0 || span <= 0 {
+		return 1
+	}
+	return max(span-r.suspended, 0) / span
 }
 
 // load fills the ledger from the jobs the store knows that ended within
@@ -117,7 +131,7 @@ func (l *ledger) totals(now time.Time, running []*api.Job) (users, groups map[st
 	l.each(now, running, func(r *usageRecord, decay float64) {
 		var wall float64
 		if !r.started.IsZero() && r.ended.After(r.started) {
-			wall = r.ended.Sub(r.started).Seconds()
+			wall = r.ended.Sub(r.started).Seconds() * r.active()
 		}
 		u := sched.Usage{CPUSeconds: decay * float64(r.cpus) * wall, CPUs: decay * float64(r.cpus), Memory: decay * float64(r.memory)}
 		addTo(users, r.user, u)
@@ -133,9 +147,12 @@ func (l *ledger) held(now, from time.Time, running []*api.Job, decayed bool) (us
 	users, projects = map[string]api.Quota{}, map[string]api.Quota{}
 	l.each(now, running, func(r *usageRecord, decay float64) {
 		q := quota.Held(r.cpus, r.memory, r.gpus, r.started, r.ended, from, now)
+		// Suspensions are taken as spread evenly over the job's run.
+		f := r.active()
 		if decayed {
-			q = api.Quota{CPUSeconds: decay * q.CPUSeconds, MemorySeconds: decay * q.MemorySeconds, GPUSeconds: decay * q.GPUSeconds}
+			f *= decay
 		}
+		q = api.Quota{CPUSeconds: f * q.CPUSeconds, MemorySeconds: f * q.MemorySeconds, GPUSeconds: f * q.GPUSeconds}
 		users[r.user] = users[r.user].Add(q)
 		projects[r.project] = projects[r.project].Add(q)
 	})

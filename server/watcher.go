@@ -89,7 +89,11 @@ func (s *Server) check(ctx context.Context, ex executor.Executor, j *api.Job) {
 	case executor.StateExited:
 		s.collect(ctx, ex, j)
 	case executor.StateMissing, executor.StateCreated:
-		if j.Deleting {
+		switch {
+		case j.Requeue:
+			s.requeued(ctx, j, nil, time.Time{}, time.Time{})
+			return
+		case j.Deleting:
 			s.finish(ctx, j, api.Killed, j.Reason, nil, time.Time{}, time.Time{})
 			return
 		}
@@ -117,7 +121,7 @@ func (s *Server) sample(ctx context.Context, ex executor.Executor, j *api.Job, s
 		if !cur.State.Active() || cur.Attempt != j.Attempt {
 			return errSkip
 		}
-		cur.State = state
+		markSuspended(cur, state, time.Now().UTC())
 		cur.Usage.CPUSeconds = max(cur.Usage.CPUSeconds, u.CPUSeconds)
 		cur.Usage.MaxMemory = max(cur.Usage.MaxMemory, u.MaxMemory, u.Memory)
 		return nil
@@ -141,6 +145,13 @@ func (s *Server) collect(ctx context.Context, ex executor.Executor, j *api.Job) 
 	ctx, cancel := bookkeeping(ctx)
 	defer cancel()
 	code := st.ExitCode
+	if j.Requeue {
+		s.requeued(ctx, j, &code, st.StartedAt, st.FinishedAt)
+		if err := ex.Remove(ctx, j); err != nil {
+			s.log.Warn("remove container", "job", j.ID, "err", err)
+		}
+		return
+	}
 	state, reason := api.Done, api.Reason{}
 	switch {
 	case j.Deleting:
@@ -163,19 +174,26 @@ func (s *Server) collect(ctx context.Context, ex executor.Executor, j *api.Job) 
 const limitsInterval = time.Second
 
 // enforceWalltime kills the running jobs that have run longer than their
-// -l h_rt.
+// -l h_rt, or than limits.max_lifespan; time suspended does not count.
 func (s *Server) enforceWalltime(ctx context.Context, ex executor.Executor, now time.Time) {
 	jobs, err := s.store.Jobs(ctx, store.Query{States: []api.State{api.Running}})
 	if err != nil {
 		s.log.Error("walltime: list running jobs", "err", err)
 		return
 	}
+	lifespan := time.Duration(s.cfg.Limits.MaxLifespan).Seconds()
 	for _, j := range jobs {
-		limit := time.Duration(j.Spec.Walltime) * time.Second
-		if j.Executor != ex.Name() || limit == 0 || j.Deleting || now.Sub(j.Started) < limit {
+		if j.Executor != ex.Name() || j.Deleting {
 			continue
 		}
-		s.log.Info("job over its walltime", "job", j.ID, "user", j.User, "walltime", j.Spec.Walltime)
-		s.kill(ctx, ex, j, api.Reason{Code: api.ReasonWalltime, Message: fmt.Sprintf("killed: it ran past its walltime of %s (-l h_rt)", api.FormatWalltime(j.Spec.Walltime))})
+		ran := runSeconds(j, now)
+		switch {
+		case j.Spec.Walltime > 0 && ran >= float64(j.Spec.Walltime):
+			s.log.Info("job over its walltime", "job", j.ID, "user", j.User, "walltime", j.Spec.Walltime)
+			s.kill(ctx, ex, j, api.Reason{Code: api.ReasonWalltime, Message: fmt.Sprintf("killed: it ran past its walltime of %s (-l h_rt)", api.FormatWalltime(j.Spec.Walltime))})
+		case lifespan > 0 && ran >= lifespan:
+			s.log.Info("job over the maximum lifespan", "job", j.ID, "user", j.User)
+			s.kill(ctx, ex, j, api.Reason{Code: api.ReasonLifespan, Message: fmt.Sprintf("killed: it ran past the site's maximum lifespan of %s (limits.max_lifespan)", api.FormatWalltime(int64(lifespan)))})
+		}
 	}
 }

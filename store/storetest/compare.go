@@ -188,7 +188,7 @@ func unsetFields(path string, v reflect.Value) []string {
 func fullJob(id int64) *api.Job {
 	zone := time.FixedZone("IST", 5*3600+1800)
 	submitted := time.Date(2025, 3, 14, 15, 9, 26, 535897932, zone)
-	exit := 137
+	exit, firstExit := 137, 3
 	return &api.Job{
 		ID:       id,
 		Name:     "align ñ-\"quoted\"",
@@ -204,30 +204,31 @@ func fullJob(id int64) *api.Job {
 		Priority: api.Priority{Value: 0.625, Parts: []api.PriorityPart{{Name: "waiting_time", Weight: 0.1, Factor: 0.25}, {Name: "user_time", Weight: 0.3, Factor: -0.5}}},
 		Deleting: true,
 		Spec: api.Spec{
-			Name:       "align",
-			Image:      "godocker/base:latest",
-			Script:     "#!/bin/bash\n#$ -N align\necho \"it's $HOME\"\t'; DROP TABLE jobs; --\n\x00\u00e9\u4e2d\n",
-			ScriptName: "align.sh",
-			Command:    []string{"/bin/echo", "a b", ""},
-			Args:       []string{"--in", "x y.fa"},
-			Shell:      "/bin/bash",
-			Cwd:        "/home/alice/work",
-			Stdout:     "out.$JOB_ID",
-			Stderr:     "err.$JOB_ID",
-			Join:       true,
-			Env:        map[string]string{"A": "1", "EMPTY": "", "$weird.key": "v=w"},
-			CPUs:       4,
-			GPUs:       1,
-			Memory:     4 << 30,
-			Walltime:   7200,
-			Volumes:    []string{"data:ro", "scratch"},
-			Project:    "genomics",
-			Priority:   -100,
-			Hold:       true,
-			Root:       true,
-			SubmitDir:  "/home/alice/work",
-			SubmitHost: "login1",
-			SubmitEnv:  map[string]string{"HOME": "/home/alice", "PATH": "/usr/bin:/bin"},
+			Name:         "align",
+			Image:        "godocker/base:latest",
+			Script:       "#!/bin/bash\n#$ -N align\necho \"it's $HOME\"\t'; DROP TABLE jobs; --\n\x00\u00e9\u4e2d\n",
+			ScriptName:   "align.sh",
+			Command:      []string{"/bin/echo", "a b", ""},
+			Args:         []string{"--in", "x y.fa"},
+			Shell:        "/bin/bash",
+			Cwd:          "/home/alice/work",
+			Stdout:       "out.$JOB_ID",
+			Stderr:       "err.$JOB_ID",
+			Join:         true,
+			Env:          map[string]string{"A": "1", "EMPTY": "", "$weird.key": "v=w"},
+			CPUs:         4,
+			GPUs:         1,
+			Memory:       4 << 30,
+			Walltime:     7200,
+			Volumes:      []string{"data:ro", "scratch"},
+			Project:      "genomics",
+			Priority:     -100,
+			Hold:         true,
+			Dependencies: []api.Dependency{{Type: api.AfterOK, Jobs: []int64{41, 42}}, {Type: api.AfterAny, Jobs: []int64{7}}},
+			Root:         true,
+			SubmitDir:    "/home/alice/work",
+			SubmitHost:   "login1",
+			SubmitEnv:    map[string]string{"HOME": "/home/alice", "PATH": "/usr/bin:/bin"},
 		},
 		Run: &api.Run{
 			Image:   "godocker/base:latest",
@@ -245,12 +246,18 @@ func fullJob(id int64) *api.Job {
 			Memory: 4 << 30,
 			Pids:   4096,
 		},
-		Dir:       "/var/lib/godocker/jobs/alice/1",
-		Stdout:    "/home/alice/work/out.1",
-		Stderr:    "/home/alice/work/err.1",
-		Submitted: submitted,
-		Started:   submitted.Add(90*time.Second + 1),
-		Ended:     submitted.Add(2*time.Hour + 123456789),
+		Dir:              "/var/lib/godocker/jobs/alice/1",
+		Stdout:           "/home/alice/work/out.1",
+		Stderr:           "/home/alice/work/err.1",
+		Submitted:        submitted,
+		Started:          submitted.Add(90*time.Second + 1),
+		Ended:            submitted.Add(2*time.Hour + 123456789),
+		SuspendedAt:      submitted.Add(time.Hour + 7),
+		SuspendedSeconds: 61.5,
+		Requeue:          true,
+		Attempts: []api.Attempt{{Attempt: 1, State: api.Failed, Reason: api.Reason{Code: api.ReasonExit, Message: "exited with code 3"},
+			Node: "node-1", Started: submitted.Add(time.Second), Ended: submitted.Add(time.Minute), ExitCode: &firstExit,
+			Usage: api.Usage{WallSeconds: 59, CPUSeconds: 12.5, Memory: 1 << 19, MaxMemory: 1 << 20}, Stdout: "/x/stdout.1", Stderr: "/x/stderr.1"}},
 		Attempt:   2,
 		Executor:  "docker",
 		Node:      "node-3",
@@ -317,6 +324,18 @@ func scribble(j *api.Job) {
 	}
 	if j.ExitCode != nil {
 		*j.ExitCode = -1
+	}
+	for i := range j.Spec.Dependencies {
+		j.Spec.Dependencies[i].Type = "scribbled"
+		for k := range j.Spec.Dependencies[i].Jobs {
+			j.Spec.Dependencies[i].Jobs[k] = -1
+		}
+	}
+	for i := range j.Attempts {
+		j.Attempts[i].Node = "scribbled"
+		if j.Attempts[i].ExitCode != nil {
+			*j.Attempts[i].ExitCode = -1
+		}
 	}
 	j.Submitted = j.Submitted.Add(time.Hour)
 	j.Usage.CPUSeconds = -1
