@@ -47,6 +47,9 @@ type Client interface {
 	PutAccount(ctx context.Context, a api.Account) (*api.Account, error)
 	Usage(ctx context.Context) (*api.UsageReport, error)
 	Quotas(ctx context.Context) (*api.QuotaReport, error)
+
+	Control(ctx context.Context, id int64, action string) (*api.Job, error)
+	Alter(ctx context.Context, id int64, a api.Alter) (*api.Job, error)
 }
 
 var _ Client = (*client.Client)(nil)

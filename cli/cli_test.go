@@ -48,6 +48,14 @@ type fake struct {
 	projectWrites  []api.Project // CreateProject and UpdateProject
 	accountWrites  []api.Account // PutAccount
 	removedProject []string      // DeleteProject
+	controls       []string      // Control: "hold 12"
+	alters         []alterCall   // Alter
+}
+
+// alterCall is one Alter the fake received.
+type alterCall struct {
+	id int64
+	a  api.Alter
 }
 
 func newFake(me string, jobs ...*api.Job) *fake {

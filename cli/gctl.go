@@ -15,11 +15,12 @@ import (
 
 const gctlUsage = `gctl COMMAND [arguments]`
 
-const gctlDescription = `Controls GoDocker: one command with subcommands, as Grid Engine's qmod,
-qhold, qrls, qconf and Slurm's sacctmgr and sshare are several. Users act on
-their own jobs and may read projects, quotas and usage; admins change
-everything. Options may follow a subcommand's operands:
-"gctl project add bio --owner alice" is "gctl project add --owner alice bio".`
+const gctlDescription = `Controls GoDocker: one command with subcommands, as Grid Engine's qhold,
+qrls, qmod, qalter, qconf and Slurm's scontrol, sacctmgr and sshare are
+several. Users act on their own jobs and may read projects, quotas and
+usage; admins act on every job and change everything. Options may follow
+a subcommand's operands: "gctl project add bio --owner alice" is
+"gctl project add --owner alice bio".`
 
 // Gctl runs the gctl command with args (without the program name) and
 // returns its exit status.
@@ -30,7 +31,7 @@ func Gctl(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 	}, stdout, stderr)
 	app.Usage = "control GoDocker"
 	app.HideHelpCommand = false
-	app.Commands = gctlCommands(ctx, c, stdout)
+	app.Commands = gctlCommands(ctx, c, stdout, stderr)
 	app.Action = func(cc *ucli.Context) error {
 		if cc.Bool("help") || !cc.Args().Present() {
 			return ucli.ShowAppHelp(cc)
@@ -42,15 +43,20 @@ func Gctl(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 }
 
 // gctlCommands are gctl's subcommands.
-func gctlCommands(ctx context.Context, c Client, stdout io.Writer) []*ucli.Command {
-	g := &ctl{ctx: ctx, c: c, out: stdout}
-	return []*ucli.Command{
+func gctlCommands(ctx context.Context, c Client, stdout, stderr io.Writer) []*ucli.Command {
+	g := &ctl{ctx: ctx, c: c, out: stdout, err: stderr}
+	var cmds []*ucli.Command
+	for _, jc := range jobControls {
+		cmds = append(cmds, g.controlCommand(jc))
+	}
+	return append(cmds,
+		g.alterCommand(),
 		leaf(maintenanceCommand(ctx, c, stdout)),
 		g.projectCommand(),
 		g.quotaCommand(),
 		g.usageCommand(),
 		g.userCommand(),
-	}
+	)
 }
 
 // ctl is what gctl's subcommands share: the request's context, the
@@ -59,6 +65,7 @@ type ctl struct {
 	ctx context.Context
 	c   Client
 	out io.Writer
+	err io.Writer // for what went wrong with one job of several
 }
 
 // group completes a subcommand that only holds others (gctl project):
@@ -147,7 +154,12 @@ func interspersed(cmds []*ucli.Command, args []string) []string {
 		}
 		opts = append(opts, a)
 		name := strings.TrimLeft(a, "-")
-		if !strings.Contains(name, "=") && takesValue[name] && j+1 < len(rest) {
+		switch {
+		case name == "pe" && takesValue[name] && j+2 < len(rest) && !strings.Contains(rest[j+1], " "):
+			// Grid Engine's -pe NAME N: two words, one value (as joinPE).
+			opts = append(opts, rest[j+1]+" "+rest[j+2])
+			j += 2
+		case !strings.Contains(name, "=") && takesValue[name] && j+1 < len(rest):
 			j++
 			opts = append(opts, rest[j])
 		}

@@ -389,7 +389,7 @@ func TestGctlSubcommandHelp(t *testing.T) {
 }
 
 func TestInterspersed(t *testing.T) {
-	cmds := gctlCommands(t.Context(), newFake("a"), nil)
+	cmds := gctlCommands(t.Context(), newFake("a"), nil, nil)
 	for _, tc := range []struct{ in, want string }{
 		{"project add bio --owner alice --max-cpus -1", "project add --owner alice --max-cpus -1 -- bio"},
 		{"project add --owner=alice bio", "project add --owner=alice -- bio"},
@@ -398,6 +398,8 @@ func TestInterspersed(t *testing.T) {
 		{"maintenance on -x y", "maintenance on -x y"},
 		{"--help project", "--help project"},
 		{"project add bio --help", "project add --help"},
+		{"alter 12 -pe smp 4 -N x", "alter -pe smp 4 -N x -- 12"}, // "smp 4" is one word
+		{"hold 12 -x", "hold 12 -x"},
 	} {
 		if got := strings.Join(interspersed(cmds, strings.Fields(tc.in)), " "); got != tc.want {
 			t.Errorf("interspersed(%q) = %q; want %q", tc.in, got, tc.want)

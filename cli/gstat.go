@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,9 +77,19 @@ func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		jobs, err := c.Jobs(ctx, client.Query{Users: splitList(cc.StringSlice("u")), States: states})
+		// Grid Engine's -s h lists the jobs that wait for others too
+		// (hqw): pending ones, for GoDocker.
+		query := states
+		heldOnly := slices.Contains(states, api.Held) && !slices.Contains(states, api.Pending)
+		if heldOnly {
+			query = append(slices.Clone(states), api.Pending)
+		}
+		jobs, err := c.Jobs(ctx, client.Query{Users: splitList(cc.StringSlice("u")), States: query})
 		if err != nil {
 			return err
+		}
+		if heldOnly {
+			jobs = slices.DeleteFunc(jobs, func(j *api.Job) bool { return j.State == api.Pending && !waitsForJobs(j) })
 		}
 		sort.Slice(jobs, func(a, b int) bool { return jobs[a].ID < jobs[b].ID })
 		if cc.Bool("json") {
@@ -170,10 +181,19 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// waitsForJobs reports whether a pending job waits for others to end
+// (-hold_jid, --dependency): Grid Engine shows it held.
+func waitsForJobs(j *api.Job) bool {
+	return j.State == api.Pending && (j.Reason.Code == api.ReasonDependency || j.Reason.Code == api.ReasonDependencyNeverSatisfied)
+}
+
 // stateLetters is the job's state as qstat prints it.
 func stateLetters(j *api.Job) string {
 	switch j.State {
 	case api.Pending:
+		if waitsForJobs(j) {
+			return "hqw"
+		}
 		return "qw"
 	case api.Held:
 		return "hqw"
@@ -239,6 +259,13 @@ func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 		if long {
 			fmt.Fprintf(w, "       Full jobname:     %s\n", j.Name)
 			fmt.Fprintf(w, "       Hard Resources:   %s\n", resourceList(j))
+			ids, others := predecessors(j.Spec.Dependencies)
+			if len(ids) > 0 {
+				fmt.Fprintf(w, "       Predecessor Jobs (request): %s\n", joinIDs(ids, ","))
+			}
+			if len(others) > 0 {
+				fmt.Fprintf(w, "       Dependency:       %s\n", dependencyString(others))
+			}
 			if (j.State == api.Pending || j.State == api.Held) && j.Reason.Message != "" {
 				fmt.Fprintf(w, "       Reason:           %s: %s\n", j.Reason.Code, j.Reason.Message)
 			}
@@ -301,6 +328,9 @@ func writeDetail(w io.Writer, j *api.Job) {
 		kv("job_args", strings.Join(j.Spec.Args, ","))
 		kv("script_file", j.Spec.ScriptName)
 	}
+	ids, others := predecessors(j.Spec.Dependencies)
+	kv("jid_predecessor_list (req)", joinIDs(ids, ","))
+	kv("dependency", dependencyString(others))
 	kv("project", j.Project)
 	// GoDocker's own keys.
 	kv("job_state", string(j.State))
@@ -309,11 +339,20 @@ func writeDetail(w io.Writer, j *api.Job) {
 	kv("executor", j.Executor)
 	kv("node", j.Node)
 	kv("attempt", strconv.Itoa(j.Attempt))
+	for _, a := range j.Attempts {
+		kv("attempt "+strconv.Itoa(a.Attempt), attemptLine(a))
+	}
 	if j.State == api.Pending || j.State == api.Held {
 		kv("priority", priorityLine(j.Priority))
 	}
 	kv("start_time", ctime(j.Started))
 	kv("end_time", ctime(j.Ended))
+	if j.State == api.Suspended {
+		kv("suspended_since", ctime(j.SuspendedAt))
+	}
+	if s := suspendedSeconds(j); s >= 1 {
+		kv("suspended_time", api.FormatWalltime(int64(s)))
+	}
 	if j.ExitCode != nil {
 		kv("exit_status", strconv.Itoa(*j.ExitCode))
 	}
@@ -366,4 +405,60 @@ func usageLine(j *api.Job) string {
 	return fmt.Sprintf("wallclock=%s, cpu=%s, mem=%s, maxvmem=%s",
 		api.FormatWalltime(int64(u.WallSeconds)), api.FormatWalltime(int64(u.CPUSeconds)),
 		api.FormatMemory(u.Memory), api.FormatMemory(u.MaxMemory))
+}
+
+// predecessors splits a job's dependencies into Grid Engine's
+// jid_predecessor_list, the jobs of every afterany one (all must end, so
+// one list says it), and the others.
+func predecessors(deps []api.Dependency) (afterAny []int64, others []api.Dependency) {
+	for _, d := range deps {
+		if d.Type != api.AfterAny {
+			others = append(others, d)
+			continue
+		}
+		for _, id := range d.Jobs {
+			if !slices.Contains(afterAny, id) {
+				afterAny = append(afterAny, id)
+			}
+		}
+	}
+	return afterAny, others
+}
+
+// attemptLine says in a line how an earlier attempt of a requeued job
+// went: "failed, exit 3, on node1, wallclock 0:59:59, output kept in
+// /jobs/alice/42/stdout.1".
+func attemptLine(a api.Attempt) string {
+	parts := []string{string(a.State)}
+	if a.ExitCode != nil {
+		parts = append(parts, "exit "+strconv.Itoa(*a.ExitCode))
+	}
+	if a.Reason.Message != "" && a.Reason.Code != api.ReasonExit {
+		parts = append(parts, a.Reason.Message)
+	}
+	if a.Node != "" {
+		parts = append(parts, "on "+a.Node)
+	}
+	if a.Usage.WallSeconds > 0 {
+		parts = append(parts, "wallclock "+api.FormatWalltime(int64(a.Usage.WallSeconds)))
+	}
+	switch {
+	case a.Stdout != "" && a.Stderr != "" && a.Stderr != a.Stdout:
+		parts = append(parts, "output kept in "+a.Stdout+" and "+a.Stderr)
+	case a.Stdout != "":
+		parts = append(parts, "output kept in "+a.Stdout)
+	case a.Stderr != "":
+		parts = append(parts, "output kept in "+a.Stderr)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// suspendedSeconds is how long the job's current attempt has been
+// suspended, until now if it still is.
+func suspendedSeconds(j *api.Job) float64 {
+	s := j.SuspendedSeconds
+	if j.State == api.Suspended && !j.SuspendedAt.IsZero() {
+		s += max(now().Sub(j.SuspendedAt).Seconds(), 0)
+	}
+	return s
 }

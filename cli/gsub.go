@@ -36,6 +36,8 @@ func gsubFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "P", Usage: "`project` (default: default)"},
 		&ucli.StringFlag{Name: "p", Usage: "`priority` -1023..1024 (users may only lower it below 0)"},
 		&ucli.BoolFlag{Name: "h", Usage: "submit on hold (state hqw)"},
+		&ucli.StringSliceFlag{Name: "hold_jid", Usage: "wait until the jobs `ID`[,ID...] have ended, however they ended (Slurm's afterany); repeatable"},
+		&ucli.StringSliceFlag{Name: "dependency", Usage: "Slurm's dependencies `TYPE:ID`[:ID...][,...]: TYPE afterany (ended), afterok (exited 0) or afternotok (ended otherwise)"},
 		&ucli.BoolFlag{Name: "terse", Usage: "print only the job id"},
 		&ucli.StringFlag{Name: "sync", Usage: "`y`: wait for the job to end and exit with its exit code"},
 		&ucli.StringFlag{Name: "S", Usage: "interpreter `path` for the script (default: its #! line, else bash, else sh)"},
@@ -53,6 +55,7 @@ func gsubFlags() []ucli.Flag {
 var valueFlags = map[string]bool{
 	"N": true, "o": true, "e": true, "j": true, "wd": true, "v": true, "l": true, "pe": true,
 	"P": true, "p": true, "sync": true, "S": true, "b": true, "C": true, "image": true, "volume": true,
+	"hold_jid": true, "dependency": true,
 }
 
 const gsubUsage = `gsub [options] [script [args...]]
@@ -239,13 +242,17 @@ func parseGsub(args []string, stdin io.Reader, getenv func(string) string, envir
 	}
 	spec.Project = str(fs, "P")
 	if p := str(fs, "p"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < -1023 || n > 1024 {
-			return nil, usagef("-p %q: want an integer priority from -1023 to 1024", p)
+		n, err := parsePriority(p)
+		if err != nil {
+			return nil, usagef("%v", err)
 		}
 		spec.Priority = n
 	}
 	spec.Hold = fs.Lookup("h").Value.String() == "true"
+	spec.Dependencies, err = dependencies(slice(fs, "hold_jid"), slice(fs, "dependency"))
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
 	spec.Shell = str(fs, "S")
 	if img := str(fs, "image"); img != "" {
 		spec.Image = img
@@ -337,9 +344,18 @@ func parseFlags(opts []string) (*flag.FlagSet, error) {
 	return fs, nil
 }
 
+// unsupported are Grid Engine's options GoDocker knows of but does not
+// take yet, and why.
+var unsupported = map[string]string{
+	"hold_jid_ad": "array jobs are not supported yet",
+}
+
 func cleanFlagError(err error) error {
 	msg := err.Error()
 	if rest, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		if why, ok := unsupported[strings.TrimLeft(rest, "-")]; ok {
+			return fmt.Errorf("%s: %s", rest, why)
+		}
 		return fmt.Errorf("unknown option %s", rest)
 	}
 	return errors.New(strings.Replace(msg, "flag", "option", 1))
@@ -417,8 +433,20 @@ func checkDirective(words []string) error {
 			return err
 		}
 	}
+	if _, err := dependencies(slice(fs, "hold_jid"), slice(fs, "dependency")); err != nil {
+		return err
+	}
 	var scratch api.Spec
 	return applyResources(&scratch, slice(fs, "l"))
+}
+
+// parsePriority reads -p: an integer from -1023 to 1024.
+func parsePriority(p string) (int, error) {
+	n, err := strconv.Atoi(p)
+	if err != nil || n < -1023 || n > 1024 {
+		return 0, fmt.Errorf("-p %q: want an integer priority from -1023 to 1024", p)
+	}
+	return n, nil
 }
 
 // peSlots reads "NAME N" (or N-M, N-) as a number of cpus.
@@ -435,55 +463,98 @@ func peSlots(pe string) (int, error) {
 	return v, nil
 }
 
-// applyResources reads -l key=value items into spec. Per-slot memory
-// (h_vmem and friends, as in Grid Engine) is multiplied by the slots,
-// which may be set by -pe before or after.
-func applyResources(spec *api.Spec, items []string) error {
-	var perSlot int64
+// resourceRequest is what -l items ask for; nil: not asked.
+type resourceRequest struct {
+	walltime   *int64  // h_rt, s_rt
+	memory     *int64  // mem: of the whole job
+	perSlot    *int64  // h_vmem and friends: per slot, as in Grid Engine
+	cpus, gpus *int    // cpu, slots; gpu
+	image      *string // image
+}
+
+// parseResources reads -l key=value items. A later key overrides an
+// earlier one; mem and the per-slot keys override each other.
+func parseResources(items []string) (resourceRequest, error) {
+	var r resourceRequest
 	for _, it := range items {
 		k, v, ok := strings.Cut(it, "=")
 		if !ok || v == "" {
-			return fmt.Errorf("-l %q: want key=value", it)
+			return r, fmt.Errorf("-l %q: want key=value", it)
 		}
 		switch k {
 		case "h_rt", "s_rt":
 			s, err := api.ParseWalltime(v)
 			if err != nil {
-				return fmt.Errorf("-l %s: %v", k, err)
+				return r, fmt.Errorf("-l %s: %v", k, err)
 			}
-			spec.Walltime = s
+			r.walltime = &s
 		case "h_vmem", "s_vmem", "h_rss", "mem_free", "virtual_free":
 			m, err := api.ParseMemory(v)
 			if err != nil {
-				return fmt.Errorf("-l %s: %v", k, err)
+				return r, fmt.Errorf("-l %s: %v", k, err)
 			}
-			perSlot = m
+			r.perSlot = &m
 		case "mem", "memory":
 			m, err := api.ParseMemory(v)
 			if err != nil {
-				return fmt.Errorf("-l %s: %v", k, err)
+				return r, fmt.Errorf("-l %s: %v", k, err)
 			}
-			spec.Memory, perSlot = m, 0
+			r.memory, r.perSlot = &m, nil
 		case "cpu", "cpus", "slots":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				return fmt.Errorf("-l %s=%s: want a number of cpus of 1 or more", k, v)
+				return r, fmt.Errorf("-l %s=%s: want a number of cpus of 1 or more", k, v)
 			}
-			spec.CPUs = n
+			r.cpus = &n
 		case "gpu", "gpus":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return fmt.Errorf("-l %s=%s: want a number of gpus of 0 or more", k, v)
+				return r, fmt.Errorf("-l %s=%s: want a number of gpus of 0 or more", k, v)
 			}
-			spec.GPUs = n
+			r.gpus = &n
 		case "image":
-			spec.Image = v
+			r.image = &v
 		default:
-			return fmt.Errorf("-l %s: unknown resource; known: h_rt s_rt h_vmem s_vmem h_rss mem_free mem cpu slots gpu image", k)
+			return r, fmt.Errorf("-l %s: unknown resource; known: h_rt s_rt h_vmem s_vmem h_rss mem_free mem cpu slots gpu image", k)
 		}
 	}
-	if perSlot > 0 {
-		spec.Memory = perSlot * int64(max(spec.CPUs, 1))
+	return r, nil
+}
+
+// jobMemory is the memory of a job of slots cpus that r asks for, if it
+// asks: per-slot memory (h_vmem and friends) is multiplied by the slots.
+func (r resourceRequest) jobMemory(slots int) (int64, bool) {
+	switch {
+	case r.perSlot != nil && *r.perSlot > 0:
+		return *r.perSlot * int64(max(slots, 1)), true
+	case r.memory != nil:
+		return *r.memory, true
+	}
+	return 0, false
+}
+
+// applyResources reads -l key=value items into spec. Per-slot memory
+// (h_vmem and friends, as in Grid Engine) is multiplied by the slots,
+// which may be set by -pe before or after.
+func applyResources(spec *api.Spec, items []string) error {
+	r, err := parseResources(items)
+	if err != nil {
+		return err
+	}
+	if r.walltime != nil {
+		spec.Walltime = *r.walltime
+	}
+	if r.cpus != nil {
+		spec.CPUs = *r.cpus
+	}
+	if r.gpus != nil {
+		spec.GPUs = *r.gpus
+	}
+	if r.image != nil {
+		spec.Image = *r.image
+	}
+	if m, ok := r.jobMemory(spec.CPUs); ok {
+		spec.Memory = m
 	}
 	return nil
 }

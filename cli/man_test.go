@@ -61,5 +61,5 @@ func TestGctlManPageDocumentsEverySubcommand(t *testing.T) {
 			walk(name, c.Subcommands)
 		}
 	}
-	walk("", gctlCommands(context.Background(), newFake("a"), nil))
+	walk("", gctlCommands(context.Background(), newFake("a"), nil, nil))
 }

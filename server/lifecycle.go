@@ -94,7 +94,7 @@ func (s *Server) freeze(ctx context.Context, c *caller, id int64, suspend bool) 
 		from, to, verb = api.Suspended, api.Running, "resume"
 	}
 	if j.State != from || j.Deleting {
-		return nil, api.Conflict(fmt.Sprintf("job %d is %s: only a %s job can be %sed", j.ID, j.State, from, verb))
+		return nil, api.Conflict(fmt.Sprintf("job %d is %s: only a %s job can be %sd", j.ID, j.State, from, verb))
 	}
 	ex, ok := s.execs[j.Executor]
 	if !ok {

@@ -108,6 +108,13 @@ func (s *Server) dependedStates(ctx context.Context, pending []*api.Job) (map[in
 	states := make(map[int64]api.State, len(jobs))
 	for _, j := range jobs {
 		states[j.ID] = j.State
+		if j.State == api.Archived {
+			// Its directory is gone, not its outcome.
+			states[j.ID] = api.Failed
+			if j.ExitCode != nil && *j.ExitCode == 0 {
+				states[j.ID] = api.Done
+			}
+		}
 	}
 	return states, nil
 }
