@@ -3,7 +3,10 @@
 package api
 
 import (
+	"fmt"
 	"maps"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -77,6 +80,8 @@ const (
 	ReasonHeldAdmin                = "JobHeldAdmin"             // held by an admin
 	ReasonRequeued                 = "Requeued"                 // put back in the queue (gctl requeue)
 	ReasonLifespan                 = "Lifespan"                 // ran past the site's limits.max_lifespan
+	ReasonTaskLimit                = "TaskLimit"                // an array runs as many tasks as its -tc allows
+	ReasonTasksFailed              = "TasksFailed"              // some tasks of an array did not succeed
 )
 
 // Spec is what the user asked for, as gsub sends it and the server
@@ -102,6 +107,8 @@ type Spec struct {
 	Project    string            `json:"project,omitempty"`     // -P
 	Priority   int               `json:"priority,omitempty"`    // -p, -1023..1024
 	Hold       bool              `json:"hold,omitempty"`        // -h
+	// Array makes the job an array of tasks (-t, -tc).
+	Array *Array `json:"array,omitempty"`
 	// Dependencies: the job waits until they are met (-hold_jid,
 	// --dependency).
 	Dependencies []Dependency      `json:"dependencies,omitempty"`
@@ -109,6 +116,35 @@ type Spec struct {
 	SubmitDir    string            `json:"submit_dir,omitempty"` // gsub's working directory
 	SubmitHost   string            `json:"submit_host,omitempty"`
 	SubmitEnv    map[string]string `json:"submit_env,omitempty"` // HOME PATH LOGNAME SHELL of the caller, for SGE_O_*
+}
+
+// Array is a job array: tasks First, First+Step, ... up to Last (-t
+// FIRST-LAST:STEP), at most Limit of them running at once (-tc; 0: no
+// limit).
+type Array struct {
+	First int64 `json:"first"`
+	Last  int64 `json:"last"`
+	Step  int64 `json:"step"`
+	Limit int   `json:"limit,omitempty"`
+}
+
+// Count is the number of tasks.
+func (a *Array) Count() int64 {
+	if a.Step <= 0 || a.Last < a.First {
+		return 0
+	}
+	return (a.Last-a.First)/a.Step + 1
+}
+
+// String is the tasks in Grid Engine's notation, 1-1000:2 (1-10:1 as
+// "1-10:1", as qsub prints it).
+func (a *Array) String() string {
+	return strconv.FormatInt(a.First, 10) + "-" + strconv.FormatInt(a.Last, 10) + ":" + strconv.FormatInt(a.Step, 10)
+}
+
+// Has reports whether task is one of the array's.
+func (a *Array) Has(task int64) bool {
+	return task >= a.First && task <= a.Last && (task-a.First)%a.Step == 0
 }
 
 // Dependency types (Slurm's names; -hold_jid is afterany).
@@ -210,6 +246,13 @@ type Job struct {
 	// queue (gctl requeue): when its container exits it becomes pending
 	// again, as attempt Attempt+1.
 	Requeue bool `json:"requeue,omitempty"`
+	// ArrayID and TaskID are set on a task of an array: the array's job
+	// id and the task's number. Users address it as ArrayID.TaskID; its
+	// own ID is the store's.
+	ArrayID int64 `json:"array_id,omitempty"`
+	TaskID  int64 `json:"task_id,omitempty"`
+	// Tasks is the state of an array's tasks, on the array's own record.
+	Tasks *Tasks `json:"tasks,omitempty"`
 	// Attempts records each earlier attempt of a requeued job.
 	Attempts []Attempt `json:"attempts,omitempty"`
 
@@ -219,6 +262,28 @@ type Job struct {
 	Container string `json:"container,omitempty"`
 	ExitCode  *int   `json:"exit_code,omitempty"`
 	Usage     Usage  `json:"usage,omitzero"`
+}
+
+// Tasks is where an array is: tasks are created one by one, in order, as
+// they are scheduled; the array is finished when every one is.
+type Tasks struct {
+	// Next is the next task to create (past Last: all were).
+	Next int64 `json:"next"`
+	// Running counts the tasks created and not finished.
+	Running int64 `json:"running,omitempty"`
+	// Done, Failed: tasks finished, with exit code 0 or otherwise
+	// (failed, killed, cancelled).
+	Done   int64 `json:"done,omitempty"`
+	Failed int64 `json:"failed,omitempty"`
+}
+
+// Ref is how users name a job: its id, or ID.TASK for a task of an
+// array.
+func (j *Job) Ref() string {
+	if j.ArrayID != 0 {
+		return strconv.FormatInt(j.ArrayID, 10) + "." + strconv.FormatInt(j.TaskID, 10)
+	}
+	return strconv.FormatInt(j.ID, 10)
 }
 
 // Attempt is how one earlier run of a requeued job went.
@@ -259,6 +324,14 @@ func (j *Job) Clone() *Job {
 			c.Spec.Dependencies[i] = Dependency{Type: d.Type, Jobs: append([]int64(nil), d.Jobs...)}
 		}
 	}
+	if j.Spec.Array != nil {
+		a := *j.Spec.Array
+		c.Spec.Array = &a
+	}
+	if j.Tasks != nil {
+		t := *j.Tasks
+		c.Tasks = &t
+	}
 	if j.Attempts != nil {
 		c.Attempts = make([]Attempt, len(j.Attempts))
 		for i, a := range j.Attempts {
@@ -282,4 +355,34 @@ func (j *Job) Clone() *Job {
 		c.ExitCode = &e
 	}
 	return &c
+}
+
+// JobRef names a job as users do: ID, or ID.TASK for a task of an array
+// (Task 0: the job itself, or the whole array).
+type JobRef struct {
+	ID   int64
+	Task int64
+}
+
+func (r JobRef) String() string {
+	if r.Task != 0 {
+		return strconv.FormatInt(r.ID, 10) + "." + strconv.FormatInt(r.Task, 10)
+	}
+	return strconv.FormatInt(r.ID, 10)
+}
+
+// ParseJobRef parses "12" or "12.5"; both numbers must be positive.
+func ParseJobRef(s string) (JobRef, error) {
+	idPart, taskPart, dotted := strings.Cut(s, ".")
+	id, err := strconv.ParseInt(idPart, 10, 64)
+	if err != nil || id <= 0 {
+		return JobRef{}, Invalid(fmt.Sprintf("job id %q is not a positive number (or ID.TASK)", s))
+	}
+	r := JobRef{ID: id}
+	if dotted {
+		if r.Task, err = strconv.ParseInt(taskPart, 10, 64); err != nil || r.Task <= 0 {
+			return JobRef{}, Invalid(fmt.Sprintf("task in %q is not a positive number", s))
+		}
+	}
+	return r, nil
 }

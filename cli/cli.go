@@ -29,9 +29,9 @@ import (
 // satisfies it; tests use an in-memory fake.
 type Client interface {
 	Submit(ctx context.Context, spec api.Spec) (*api.Job, error)
-	Job(ctx context.Context, id int64) (*api.Job, error)
+	Job(ctx context.Context, ref api.JobRef) (*api.Job, error)
 	Jobs(ctx context.Context, q client.Query) ([]*api.Job, error)
-	Delete(ctx context.Context, id int64) (*api.DeleteResult, error)
+	Delete(ctx context.Context, ref api.JobRef) (*api.DeleteResult, error)
 	Events(ctx context.Context, ids ...int64) (<-chan api.Event, error)
 	Whoami(ctx context.Context) (*api.Identity, error)
 	Maintenance(ctx context.Context) (*api.Maintenance, error)
@@ -48,8 +48,8 @@ type Client interface {
 	Usage(ctx context.Context) (*api.UsageReport, error)
 	Quotas(ctx context.Context) (*api.QuotaReport, error)
 
-	Control(ctx context.Context, id int64, action string) (*api.Job, error)
-	Alter(ctx context.Context, id int64, a api.Alter) (*api.Job, error)
+	Control(ctx context.Context, ref api.JobRef, action string) (*api.Job, error)
+	Alter(ctx context.Context, ref api.JobRef, a api.Alter) (*api.Job, error)
 }
 
 var _ Client = (*client.Client)(nil)

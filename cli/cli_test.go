@@ -32,7 +32,7 @@ type fake struct {
 	jobs    map[int64]*api.Job
 	next    int64
 	specs   []api.Spec
-	deleted []int64
+	deleted []api.JobRef
 	submitE error
 	events  chan api.Event
 	maint   api.Maintenance
@@ -54,8 +54,8 @@ type fake struct {
 
 // alterCall is one Alter the fake received.
 type alterCall struct {
-	id int64
-	a  api.Alter
+	ref api.JobRef
+	a   api.Alter
 }
 
 func newFake(me string, jobs ...*api.Job) *fake {
@@ -78,16 +78,41 @@ func (f *fake) Submit(_ context.Context, spec api.Spec) (*api.Job, error) {
 	f.specs = append(f.specs, spec)
 	f.next++
 	j := &api.Job{ID: f.next, Name: spec.Name, User: f.me, State: api.Pending, Spec: spec}
+	if spec.Array != nil {
+		j.Tasks = &api.Tasks{Next: spec.Array.First}
+	}
 	f.jobs[j.ID] = j
 	return j.Clone(), nil
 }
 
-func (f *fake) Job(_ context.Context, id int64) (*api.Job, error) {
+// find returns the job ref names, as godockerd resolves it: a job or an
+// array by its id, a task by its array's id and its number (a task's own
+// id names nothing). A task of an array not created yet is a conflict,
+// anything else not found. Call with f.mu held.
+func (f *fake) find(ref api.JobRef) (*api.Job, error) {
+	if ref.Task == 0 {
+		if j, ok := f.jobs[ref.ID]; ok && j.ArrayID == 0 {
+			return j, nil
+		}
+		return nil, api.NotFound(fmt.Sprintf("job %s does not exist", ref))
+	}
+	for _, j := range f.jobs {
+		if j.ArrayID == ref.ID && j.TaskID == ref.Task {
+			return j, nil
+		}
+	}
+	if a, ok := f.jobs[ref.ID]; ok && a.Tasks != nil && a.Spec.Array.Has(ref.Task) && ref.Task >= a.Tasks.Next {
+		return nil, api.Conflict(fmt.Sprintf("task %s has not started yet: act on the whole array (%d) or wait", ref, ref.ID))
+	}
+	return nil, api.NotFound(fmt.Sprintf("job %s does not exist", ref))
+}
+
+func (f *fake) Job(_ context.Context, ref api.JobRef) (*api.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	j, ok := f.jobs[id]
-	if !ok {
-		return nil, api.NotFound(fmt.Sprintf("job %d does not exist", id))
+	j, err := f.find(ref)
+	if err != nil {
+		return nil, err
 	}
 	return j.Clone(), nil
 }
@@ -113,25 +138,43 @@ func (f *fake) Jobs(_ context.Context, q client.Query) ([]*api.Job, error) {
 	return out, nil
 }
 
-func (f *fake) Delete(_ context.Context, id int64) (*api.DeleteResult, error) {
+func (f *fake) Delete(_ context.Context, ref api.JobRef) (*api.DeleteResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	j, ok := f.jobs[id]
+	j, err := f.find(ref)
 	switch {
-	case !ok:
-		return nil, api.NotFound("no such job")
+	case err != nil:
+		return nil, err
 	case j.User != f.me:
 		return nil, api.Denied("not yours")
 	case j.State.Finished():
 		return nil, api.Conflict("finished")
 	}
-	f.deleted = append(f.deleted, id)
+	f.deleted = append(f.deleted, ref)
+	res := &api.DeleteResult{ID: ref.ID, Action: api.ActionDeleted, User: f.me}
+	if j.Tasks != nil {
+		// An array: no more tasks; its running ones are killed.
+		a := j.Spec.Array
+		if j.Tasks.Next <= a.Last {
+			j.Tasks.Failed += (a.Last-j.Tasks.Next)/a.Step + 1
+			j.Tasks.Next = a.Last + 1
+		}
+		for _, t := range f.jobs {
+			if t.ArrayID == j.ID && t.State.Active() {
+				t.Deleting, res.Action = true, api.ActionRegistered
+			}
+		}
+		if res.Action == api.ActionDeleted {
+			j.State = api.Cancelled
+		}
+		return res, nil
+	}
 	if j.State.Active() {
-		j.Deleting = true
-		return &api.DeleteResult{ID: id, Action: api.ActionRegistered, User: f.me}, nil
+		j.Deleting, res.Action = true, api.ActionRegistered
+		return res, nil
 	}
 	j.State = api.Cancelled
-	return &api.DeleteResult{ID: id, Action: api.ActionDeleted, User: f.me}, nil
+	return res, nil
 }
 
 func (f *fake) Events(ctx context.Context, _ ...int64) (<-chan api.Event, error) {
@@ -685,7 +728,7 @@ func TestGdel(t *testing.T) {
 	if r.code != 1 {
 		t.Errorf("exit %d; want 1 since some deletions failed", r.code)
 	}
-	if !slices.Contains(f.deleted, 13) || !slices.Contains(f.deleted, 12) || !slices.Contains(f.deleted, 20) {
+	if !slices.Contains(f.deleted, api.JobRef{ID: 13}) || !slices.Contains(f.deleted, api.JobRef{ID: 12}) || !slices.Contains(f.deleted, api.JobRef{ID: 20}) {
 		t.Errorf("deleted %v; the valid ids and the name must still be processed", f.deleted)
 	}
 	if r := gdel(newFake("alice", &api.Job{ID: 3, User: "alice", State: api.Pending})); r.code != 2 {

@@ -13,12 +13,12 @@ import (
 // Why a word is not a job id.
 var (
 	errNotJobID  = errors.New("not a job id")
-	errArrayTask = errors.New("array tasks are not supported yet")
+	errArrayTask = errors.New("a task of an array, not a job")
 )
 
-// parseJobID reads a job id: a whole number of 1 or more. An array task
-// (12.3, Grid Engine's; 12_3, Slurm's) is errArrayTask, anything else
-// errNotJobID.
+// parseJobID reads a job id, as dependencies take them: a whole number of
+// 1 or more. An array task (12.3, Grid Engine's; 12_3, Slurm's) is
+// errArrayTask, anything else errNotJobID.
 func parseJobID(s string) (int64, error) {
 	if id, err := strconv.ParseInt(s, 10, 64); err == nil && id > 0 {
 		return id, nil
@@ -35,27 +35,41 @@ func isDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
-// jobIDs reads the job id operands of gctl's job commands: "12 13" or
-// "12,13". Anything that is not a job id is a usage error, before
-// anything is sent; an id given twice counts once.
-func jobIDs(words []string) ([]int64, error) {
-	var ids []int64
+// parseJobRef reads how users name a job: ID, or ID.TASK for a task of an
+// array (Slurm's ID_TASK too).
+func parseJobRef(s string) (api.JobRef, error) {
+	if job, task, ok := strings.Cut(s, "_"); ok && isDigits(job) && isDigits(task) {
+		s = job + "." + task
+	}
+	if !isDigits(strings.Replace(s, ".", "", 1)) {
+		return api.JobRef{}, errNotJobID
+	}
+	r, err := api.ParseJobRef(s)
+	if err != nil {
+		return api.JobRef{}, errNotJobID
+	}
+	return r, nil
+}
+
+// jobRefs reads the job operands of gctl's job commands: "12 13.5" or
+// "12,13.5" (ID, or ID.TASK for a task of an array). Anything that is
+// not a job is a usage error, before anything is sent; a job given twice
+// counts once.
+func jobRefs(words []string) ([]api.JobRef, error) {
+	var refs []api.JobRef
 	for _, w := range splitList(words) {
-		id, err := parseJobID(w)
-		switch {
-		case errors.Is(err, errArrayTask):
-			return nil, usagef("job id %q: array tasks are not supported yet; give the job's id", w)
-		case err != nil:
-			return nil, usagef("%q is not a job id: give job numbers, e.g. 12", w)
+		r, err := parseJobRef(w)
+		if err != nil {
+			return nil, usagef("%q is not a job id: give job numbers, e.g. 12, or ID.TASK for a task of an array, e.g. 12.5", w)
 		}
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
+		if !slices.Contains(refs, r) {
+			refs = append(refs, r)
 		}
 	}
-	if len(ids) == 0 {
+	if len(refs) == 0 {
 		return nil, usagef("missing ID: which jobs?")
 	}
-	return ids, nil
+	return refs, nil
 }
 
 // dependencyTypes are the types --dependency takes, as the help says them.
@@ -80,7 +94,7 @@ func parseHoldJid(values []string) ([]int64, error) {
 			id, err := parseJobID(it)
 			switch {
 			case errors.Is(err, errArrayTask):
-				return nil, fmt.Errorf("-hold_jid %s: array tasks are not supported yet; give the job's id", it)
+				return nil, fmt.Errorf("-hold_jid %s: waiting for one task of an array is not supported; give the array's id to wait for all its tasks", it)
 			case err != nil:
 				return nil, fmt.Errorf("-hold_jid %s: give job ids: job names in -hold_jid are not supported yet", it)
 			}
@@ -120,7 +134,7 @@ func parseDependency(values []string) ([]api.Dependency, error) {
 				id, err := parseJobID(s)
 				switch {
 				case errors.Is(err, errArrayTask):
-					return nil, fmt.Errorf("--dependency %s: %s: array tasks are not supported yet; give the job's id", it, s)
+					return nil, fmt.Errorf("--dependency %s: %s: waiting for one task of an array is not supported; give the array's id to wait for all its tasks", it, s)
 				case err != nil:
 					return nil, fmt.Errorf("--dependency %s: %q is not a job id", it, s)
 				}

@@ -13,19 +13,19 @@ var suspendClock = t0.Add(30 * time.Minute)
 
 // Control applies a job control action as godockerd does: the owner or
 // an admin; a state that does not allow it is a conflict.
-func (f *fake) Control(_ context.Context, id int64, action string) (*api.Job, error) {
+func (f *fake) Control(_ context.Context, ref api.JobRef, action string) (*api.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.controls = append(f.controls, fmt.Sprintf("%s %d", action, id))
-	j, ok := f.jobs[id]
+	f.controls = append(f.controls, fmt.Sprintf("%s %s", action, ref))
+	j, err := f.find(ref)
 	switch {
-	case !ok:
-		return nil, api.NotFound(fmt.Sprintf("job %d does not exist", id))
+	case err != nil:
+		return nil, err
 	case j.User != f.me && !f.admin:
-		return nil, api.Denied(fmt.Sprintf("job %d belongs to %s: only its owner and admins may change it", id, j.User))
+		return nil, api.Denied(fmt.Sprintf("job %s belongs to %s: only its owner and admins may change it", ref, j.User))
 	}
 	conflict := func(want string) (*api.Job, error) {
-		return nil, api.Conflict(fmt.Sprintf("job %d is %s: only a %s job can be %s", id, j.State, want, map[string]string{
+		return nil, api.Conflict(fmt.Sprintf("job %s is %s: only a %s job can be %s", ref, j.State, want, map[string]string{
 			api.ControlHold: "held", api.ControlRelease: "released", api.ControlSuspend: "suspended",
 			api.ControlResume: "resumed", api.ControlRequeue: "requeued"}[action]))
 	}
@@ -71,18 +71,18 @@ func (f *fake) Control(_ context.Context, id int64, action string) (*api.Job, er
 
 // Alter records what it was asked and changes a waiting job's name, as
 // the tests only look at what was sent.
-func (f *fake) Alter(_ context.Context, id int64, a api.Alter) (*api.Job, error) {
+func (f *fake) Alter(_ context.Context, ref api.JobRef, a api.Alter) (*api.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.alters = append(f.alters, alterCall{id, a})
-	j, ok := f.jobs[id]
+	f.alters = append(f.alters, alterCall{ref, a})
+	j, err := f.find(ref)
 	switch {
-	case !ok:
-		return nil, api.NotFound(fmt.Sprintf("job %d does not exist", id))
+	case err != nil:
+		return nil, err
 	case j.User != f.me && !f.admin:
-		return nil, api.Denied(fmt.Sprintf("job %d belongs to %s: only its owner and admins may change it", id, j.User))
+		return nil, api.Denied(fmt.Sprintf("job %s belongs to %s: only its owner and admins may change it", ref, j.User))
 	case j.State != api.Pending && j.State != api.Held:
-		return nil, api.Conflict(fmt.Sprintf("job %d is %s: only a waiting job can be altered", id, j.State))
+		return nil, api.Conflict(fmt.Sprintf("job %s is %s: only a waiting job can be altered", ref, j.State))
 	}
 	if a.Name != nil {
 		j.Name, j.Spec.Name = *a.Name, *a.Name

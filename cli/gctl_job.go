@@ -22,31 +22,31 @@ var jobControls = []jobControl{
 	{
 		name: "hold", action: api.ControlHold,
 		usage:     "hold waiting jobs: they stay hqw until released (Grid Engine's qhold, Slurm's scontrol hold)",
-		usageText: "gctl hold ID...",
+		usageText: "gctl hold ID[.TASK]...",
 		done:      func(*api.Job) string { return "held" },
 	},
 	{
 		name: "release", action: api.ControlRelease,
 		usage:     "release held jobs: they wait to be scheduled again (qrls, scontrol release)",
-		usageText: "gctl release ID...",
+		usageText: "gctl release ID[.TASK]...",
 		done:      func(*api.Job) string { return "released" },
 	},
 	{
 		name: "suspend", action: api.ControlSuspend,
 		usage:     "suspend running jobs: their containers are frozen, keeping their resources (qmod -sj, scontrol suspend)",
-		usageText: "gctl suspend ID...",
+		usageText: "gctl suspend ID[.TASK]...",
 		done:      func(*api.Job) string { return "suspended" },
 	},
 	{
 		name: "resume", action: api.ControlResume,
 		usage:     "resume suspended jobs (qmod -usj, scontrol resume)",
-		usageText: "gctl resume ID...",
+		usageText: "gctl resume ID[.TASK]...",
 		done:      func(*api.Job) string { return "resumed" },
 	},
 	{
 		name: "requeue", action: api.ControlRequeue,
 		usage:     "put finished or running jobs back in the queue under the same id, as their next attempt (qmod -rj, scontrol requeue)",
-		usageText: "gctl requeue ID...",
+		usageText: "gctl requeue ID[.TASK]...",
 		done:      func(j *api.Job) string { return fmt.Sprintf("requeued (attempt %d)", requeuedAttempt(j)) },
 	},
 }
@@ -74,21 +74,21 @@ func (g *ctl) controlCommand(jc jobControl) *ucli.Command {
 			if _, err := operands(cc, 1, -1, "ID: which jobs?"); err != nil {
 				return err
 			}
-			ids, err := jobIDs(cc.Args().Slice())
+			refs, err := jobRefs(cc.Args().Slice())
 			if err != nil {
 				return err
 			}
 			status := exitOK
-			for _, id := range ids {
-				j, err := g.c.Control(g.ctx, id, jc.action)
+			for _, ref := range refs {
+				j, err := g.c.Control(g.ctx, ref, jc.action)
 				if err != nil {
-					status = max(status, g.jobFailed(id, err))
+					status = max(status, g.jobFailed(ref, err))
 					if g.ctx.Err() != nil {
 						break // interrupted: the rest would fail alike
 					}
 					continue
 				}
-				fmt.Fprintf(g.out, "job %d %s\n", id, jc.done(j))
+				fmt.Fprintf(g.out, "job %s %s\n", ref, jc.done(j))
 			}
 			return exitStatus(status)
 		},
@@ -98,11 +98,11 @@ func (g *ctl) controlCommand(jc jobControl) *ucli.Command {
 // isHelp reports whether an operand asks for help: gctl hold 12 --help.
 func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
 
-// jobFailed reports on standard error what went wrong with job id and
+// jobFailed reports on standard error what went wrong with job ref and
 // returns the exit status it calls for.
-func (g *ctl) jobFailed(id int64, err error) int {
+func (g *ctl) jobFailed(ref api.JobRef, err error) int {
 	msg, status := explain(err)
-	fmt.Fprintf(g.err, "gctl: job %d: %s\n", id, msg)
+	fmt.Fprintf(g.err, "gctl: job %s: %s\n", ref, msg)
 	return status
 }
 
@@ -138,7 +138,7 @@ func (g *ctl) alterCommand() *ucli.Command {
 	return leaf(&ucli.Command{
 		Name:  "alter",
 		Usage: "change a job that has not started: only what the options say (Grid Engine's qalter, Slurm's scontrol update)",
-		UsageText: "gctl alter ID [-N NAME] [-pe NAME N] [-l key=value[,...]] [-p PRIORITY]\n" +
+		UsageText: "gctl alter ID[.TASK] [-N NAME] [-pe NAME N] [-l key=value[,...]] [-p PRIORITY]\n" +
 			"     [-hold_jid ID[,ID...]|NONE] [--dependency TYPE:ID[:ID...][,...]]",
 		Flags:  alterFlags(),
 		Action: g.alter,
@@ -150,31 +150,31 @@ func (g *ctl) alter(cc *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	ids, err := jobIDs(args)
+	refs, err := jobRefs(args)
 	if err != nil {
 		return err
 	}
-	if len(ids) > 1 {
+	if len(refs) > 1 {
 		return usagef("alter one job at a time")
 	}
-	id := ids[0]
+	ref := refs[0]
 	a, perSlot, err := parseAlter(cc)
 	if err != nil {
 		return err
 	}
 	if perSlot != nil {
 		// Per-slot memory and the job's own slots, as gsub multiplies them.
-		j, err := g.c.Job(g.ctx, id)
+		j, err := g.c.Job(g.ctx, ref)
 		if err != nil {
-			return exitStatus(g.jobFailed(id, err))
+			return exitStatus(g.jobFailed(ref, err))
 		}
 		m := *perSlot * int64(j.CPUs())
 		a.Memory = &m
 	}
-	if _, err := g.c.Alter(g.ctx, id, *a); err != nil {
-		return exitStatus(g.jobFailed(id, err))
+	if _, err := g.c.Alter(g.ctx, ref, *a); err != nil {
+		return exitStatus(g.jobFailed(ref, err))
 	}
-	fmt.Fprintf(g.out, "modified job %d\n", id)
+	fmt.Fprintf(g.out, "modified job %s\n", ref)
 	return nil
 }
 

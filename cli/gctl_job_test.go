@@ -97,7 +97,9 @@ func TestGctlControlUsage(t *testing.T) {
 		{[]string{"hold"}, "missing ID: which jobs?"},
 		{[]string{"release", "x"}, `"x" is not a job id`},
 		{[]string{"suspend", "12", "x"}, `"x" is not a job id`},
-		{[]string{"resume", "12.3"}, `job id "12.3": array tasks are not supported yet`},
+		{[]string{"resume", "12.x"}, `"12.x" is not a job id: give job numbers, e.g. 12, or ID.TASK for a task of an array, e.g. 12.5`},
+		{[]string{"resume", "12.0"}, `"12.0" is not a job id`},
+		{[]string{"resume", "12.3.1"}, `"12.3.1" is not a job id`},
 		{[]string{"requeue", "0"}, `"0" is not a job id`},
 		{[]string{"hold", "12", "-5"}, `"-5" is not a job id`},
 		{[]string{"hold", "-5"}, "unknown option -5"},
@@ -162,11 +164,11 @@ func TestGctlAlter(t *testing.T) {
 	} {
 		f := newFake("alice", controlJobs()...)
 		r := gctl(f, append([]string{"alter"}, tc.args...)...)
-		const id = 1
-		if want := fmt.Sprintf("modified job %d\n", id); r.code != 0 || r.stdout != want || r.stderr != "" {
+		id := api.JobRef{ID: 1}
+		if want := fmt.Sprintf("modified job %s\n", id); r.code != 0 || r.stdout != want || r.stderr != "" {
 			t.Errorf("gctl alter %q: exit %d, %q %q; want %q", tc.args, r.code, r.stdout, r.stderr, want)
 		}
-		if len(f.alters) != 1 || f.alters[0].id != id || !reflect.DeepEqual(f.alters[0].a, tc.want) {
+		if len(f.alters) != 1 || f.alters[0].ref != id || !reflect.DeepEqual(f.alters[0].a, tc.want) {
 			t.Errorf("gctl alter %q sent %s; want %s", tc.args, alterString(f.alters), alterString([]alterCall{{id, tc.want}}))
 		}
 	}
@@ -176,7 +178,7 @@ func TestGctlAlter(t *testing.T) {
 func alterString(calls []alterCall) string {
 	var b strings.Builder
 	for _, c := range calls {
-		fmt.Fprintf(&b, "{job %d", c.id)
+		fmt.Fprintf(&b, "{job %s", c.ref)
 		v := reflect.ValueOf(c.a)
 		for i := range v.NumField() {
 			if f := v.Field(i); !f.IsNil() {
@@ -191,7 +193,7 @@ func alterString(calls []alterCall) string {
 // A held job may be altered too.
 func TestGctlAlterHeld(t *testing.T) {
 	f := newFake("alice", controlJobs()...)
-	if out := gctlOK(t, f, "alter", "2", "-N", "x"); out != "modified job 2\n" || len(f.alters) != 1 || f.alters[0].id != 2 {
+	if out := gctlOK(t, f, "alter", "2", "-N", "x"); out != "modified job 2\n" || len(f.alters) != 1 || f.alters[0].ref != (api.JobRef{ID: 2}) {
 		t.Errorf("gctl alter 2 -N x: %q, sent %s", out, alterString(f.alters))
 	}
 }
@@ -205,7 +207,7 @@ func TestGctlAlterBadInput(t *testing.T) {
 		{[]string{"-N", "x"}, "missing ID: which job?"},
 		{[]string{"1", "2", "-N", "x"}, `unexpected argument "2"`},
 		{[]string{"x", "-N", "y"}, `"x" is not a job id`},
-		{[]string{"1.2", "-N", "y"}, "array tasks are not supported yet"},
+		{[]string{"1.x", "-N", "y"}, `"1.x" is not a job id`},
 		{[]string{"1", "-N", ""}, "-N needs a name"},
 		{[]string{"1", "-l", "image=debian:12"}, "-l image: the image of a job cannot be changed"},
 		{[]string{"1", "-l", "license=1"}, "unknown resource"},
@@ -214,8 +216,8 @@ func TestGctlAlterBadInput(t *testing.T) {
 		{[]string{"1", "-pe", "smp", "0"}, "want a number of slots of 1 or more"},
 		{[]string{"1", "-p", "2000"}, "want an integer priority from -1023 to 1024"},
 		{[]string{"1", "-hold_jid", "prep"}, "give job ids: job names in -hold_jid are not supported yet"},
-		{[]string{"1", "-hold_jid", "3.1"}, "array tasks are not supported yet"},
-		{[]string{"1", "-hold_jid_ad", "3"}, "-hold_jid_ad: array jobs are not supported yet"},
+		{[]string{"1", "-hold_jid", "3.1"}, "-hold_jid 3.1: waiting for one task of an array is not supported; give the array's id"},
+		{[]string{"1", "-hold_jid_ad", "3"}, "-hold_jid_ad: task-by-task dependencies between arrays are not supported yet"},
 		{[]string{"1", "--dependency", "after:3"}, "unknown type \"after\"; want TYPE:ID[:ID...] with TYPE afterany, afterok or afternotok"},
 		{[]string{"1", "--dependency", "afterok:x"}, `"x" is not a job id`},
 		{[]string{"1", "--bogus"}, "unknown option -bogus"},
@@ -289,17 +291,17 @@ func TestGsubBadDependencies(t *testing.T) {
 		{"echo\n", []string{"--dependency", "afterok:x"}, `--dependency afterok:x: "x" is not a job id`},
 		{"echo\n", []string{"--dependency", "afterok:5:-1"}, `"-1" is not a job id`},
 		{"echo\n", []string{"--dependency", "afterok"}, "--dependency afterok: name the jobs: afterok:ID[:ID...]"},
-		{"echo\n", []string{"--dependency", "afterok:5_2"}, "array tasks are not supported yet"},
+		{"echo\n", []string{"--dependency", "afterok:5_2"}, "--dependency afterok:5_2: 5_2: waiting for one task of an array is not supported"},
 		{"echo\n", []string{"--dependency", "afterok:5?afterany:6"}, "'?' (any of them) is not supported"},
 		{"echo\n", []string{"-hold_jid", "prep"}, "gsub: -hold_jid prep: give job ids: job names in -hold_jid are not supported yet"},
 		{"echo\n", []string{"-hold_jid", "3,prep*"}, "job names in -hold_jid are not supported yet"},
-		{"echo\n", []string{"-hold_jid", "3.1"}, "-hold_jid 3.1: array tasks are not supported yet"},
+		{"echo\n", []string{"-hold_jid", "3.1"}, "-hold_jid 3.1: waiting for one task of an array is not supported"},
 		{"echo\n", []string{"-hold_jid", "0"}, "-hold_jid 0: give job ids"},
-		{"echo\n", []string{"-hold_jid_ad", "3"}, "gsub: -hold_jid_ad: array jobs are not supported yet"},
+		{"echo\n", []string{"-hold_jid_ad", "3"}, "gsub: -hold_jid_ad: task-by-task dependencies between arrays are not supported yet; -hold_jid ID waits for the whole array"},
 		{"echo\n", []string{"-hold_jid"}, "option -hold_jid needs a value"},
 		{"#$ -hold_jid prep\necho\n", nil, "STDIN:1: -hold_jid prep: give job ids: job names in -hold_jid are not supported yet in #$ directive"},
 		{"echo\n#$ --dependency afterok:x\n", nil, `STDIN:2: --dependency afterok:x: "x" is not a job id`},
-		{"#$ -hold_jid_ad 3\n", nil, "STDIN:1: -hold_jid_ad: array jobs are not supported yet"},
+		{"#$ -hold_jid_ad 3\n", nil, "STDIN:1: -hold_jid_ad: task-by-task dependencies between arrays are not supported yet"},
 	} {
 		r := gsub(f, tc.stdin, tc.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {

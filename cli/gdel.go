@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -13,13 +13,14 @@ import (
 	"github.com/godocker/godocker/client"
 )
 
-const gdelUsage = `gdel [-f] ID|NAME[,ID...] [...]
+const gdelUsage = `gdel [-f] ID|ID.TASK|NAME[,ID...] [...]
    gdel [-f] -u USER[,USER]`
 
 const gdelDescription = `Deletes jobs, as Grid Engine's qdel does. A job that has not started is
 cancelled; a running one has its container killed and ends as killed.
-Users delete their own jobs; admins any. A name deletes your unfinished jobs
-of that name; -u USER deletes all of that user's unfinished jobs.
+Users delete their own jobs; admins any. ID.TASK deletes one task of an
+array, ID the whole array. A name deletes your unfinished jobs of that
+name; -u USER deletes all of that user's unfinished jobs.
 
 One line per job on standard output, in Grid Engine's words. The other jobs
 are still processed when one fails; the exit status is then 1.`
@@ -53,11 +54,11 @@ func Gdel(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 			return err
 		}
 		unfinished := []api.State{api.Pending, api.Held, api.Running, api.Suspended}
-		var ids []string
+		var refs []string
 		var names []string
 		for _, w := range words {
-			if _, err := strconv.ParseInt(w, 10, 64); err == nil {
-				ids = append(ids, w)
+			if _, err := parseJobRef(w); err == nil || isDigits(strings.Replace(w, ".", "", 1)) {
+				refs = append(refs, w)
 			} else {
 				names = append(names, w)
 			}
@@ -68,16 +69,12 @@ func Gdel(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 				return err
 			}
 			for _, n := range names {
-				found := false
-				for _, j := range mine {
-					if j.Name == n {
-						ids, found = append(ids, strconv.FormatInt(j.ID, 10)), true
-					}
-				}
-				if !found {
+				found := jobRefsOf(mine, func(j *api.Job) bool { return j.Name == n })
+				if len(found) == 0 {
 					fmt.Fprintf(stdout, "denied: job %q does not exist\n", n)
 					status = exitFailure
 				}
+				refs = append(refs, found...)
 			}
 		}
 		if len(users) > 0 {
@@ -85,16 +82,18 @@ func Gdel(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 			if err != nil {
 				return err
 			}
-			for _, j := range jobs {
-				ids = append(ids, strconv.FormatInt(j.ID, 10))
-			}
+			refs = append(refs, jobRefsOf(jobs, func(*api.Job) bool { return true })...)
 		}
 		seen := map[string]bool{}
-		for _, s := range ids {
-			if seen[s] {
+		for _, s := range refs {
+			key := s // 12_5 is 12.5
+			if r, err := parseJobRef(s); err == nil {
+				key = r.String()
+			}
+			if seen[key] {
 				continue
 			}
-			seen[s] = true
+			seen[key] = true
 			if !deleteOne(ctx, c, me.User, s, stdout) {
 				status = exitFailure
 			}
@@ -107,32 +106,66 @@ func Gdel(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 	return status
 }
 
-// deleteOne deletes one job and prints Grid Engine's line for it.
+// jobRefsOf names the jobs that match, as users do: an array by its id
+// alone (deleting it deletes its tasks), a task by ID.TASK only when its
+// array is not among them.
+func jobRefsOf(jobs []*api.Job, match func(*api.Job) bool) []string {
+	arrays := map[int64]bool{}
+	for _, j := range jobs {
+		if j.ArrayID == 0 && match(j) {
+			arrays[j.ID] = true
+		}
+	}
+	var refs []string
+	for _, j := range jobs {
+		if match(j) && !arrays[j.ArrayID] {
+			refs = append(refs, j.Ref())
+		}
+	}
+	return refs
+}
+
+// deleteOne deletes one job, array or task (s: ID or ID.TASK) and prints
+// Grid Engine's line for it.
 func deleteOne(ctx context.Context, c Client, me, s string, w io.Writer) bool {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
+	ref, err := parseJobRef(s)
+	if err != nil {
 		fmt.Fprintf(w, "denied: job %q does not exist\n", s)
 		return false
 	}
-	res, err := c.Delete(ctx, id)
+	what := "job " + ref.String()
+	if ref.Task != 0 {
+		what = "job-array task " + ref.String()
+	}
+	res, err := c.Delete(ctx, ref)
 	switch {
 	case err == nil && res.Action == api.ActionRegistered:
-		fmt.Fprintf(w, "%s has registered the job %d for deletion\n", res.User, id)
+		fmt.Fprintf(w, "%s has registered the %s for deletion\n", res.User, what)
 		return true
 	case err == nil:
-		fmt.Fprintf(w, "%s has deleted job %d\n", res.User, id)
+		fmt.Fprintf(w, "%s has deleted %s\n", res.User, what)
 		return true
 	case isNotFound(err):
-		fmt.Fprintf(w, "denied: job \"%d\" does not exist\n", id)
+		fmt.Fprintf(w, "denied: job \"%s\" does not exist\n", ref)
 	case errors.Is(err, api.ErrDenied):
-		fmt.Fprintf(w, "%s - you do not have the necessary privileges to delete the job \"%d\"\n", me, id)
+		fmt.Fprintf(w, "%s - you do not have the necessary privileges to delete the job \"%s\"\n", me, ref)
+	case errors.Is(err, api.ErrConflict) && ref.Task != 0 && !taskFinished(ctx, c, ref):
+		// A task not created yet: the server says what to do instead.
+		msg, _ := explain(err)
+		fmt.Fprintf(w, "denied: job \"%s\": %s\n", ref, msg)
 	case errors.Is(err, api.ErrConflict):
-		fmt.Fprintf(w, "denied: job \"%d\" has already finished\n", id)
+		fmt.Fprintf(w, "denied: job \"%s\" has already finished\n", ref)
 	default:
 		msg, _ := explain(err)
-		fmt.Fprintf(w, "error: job \"%d\": %s\n", id, msg)
+		fmt.Fprintf(w, "error: job \"%s\": %s\n", ref, msg)
 	}
 	return false
+}
+
+// taskFinished reports whether the task exists and has finished.
+func taskFinished(ctx context.Context, c Client, ref api.JobRef) bool {
+	j, err := c.Job(ctx, ref)
+	return err == nil && j.State.Finished()
 }
 
 func isNotFound(err error) bool { return errors.Is(err, api.ErrNotFound) }

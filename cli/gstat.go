@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -18,11 +19,15 @@ import (
 )
 
 const gstatUsage = `gstat [-u USER[,USER]|'*'] [-s p|r|s|h|z|a...] [--json]
-   gstat -j ID[,ID...] [--json]`
+   gstat -j ID|ID.TASK[,...] [--json]`
 
 const gstatDescription = `Shows jobs, as Grid Engine's qstat does. Without options: your pending,
 held, running and suspended jobs, in Grid Engine's columns; no jobs, no
 output. -j ID shows everything about a job, including why it waits.
+
+A task of an array shows the array's id in job-ID and its number in
+ja-task-ID; the tasks of an array that have not started yet share one
+row, qw (hqw if held), with their range (6-1000:2) in ja-task-ID.
 
 States: qw pending, hqw held, r running, s suspended, dr/ds being deleted,
 z finished (with -s z). Exit status: 0, or 1 when a job given to -j does not
@@ -32,7 +37,7 @@ func gstatFlags() []ucli.Flag {
 	return []ucli.Flag{
 		&ucli.StringSliceFlag{Name: "u", Usage: "jobs of `USER`[,USER...]; '*' for every user (default: yours)"},
 		&ucli.StringFlag{Name: "s", Usage: "states `LETTERS`: p pending (with held), r running, s suspended, h held, z finished, a = prsh"},
-		&ucli.StringFlag{Name: "j", Usage: "details of job `ID`[,ID...]"},
+		&ucli.StringFlag{Name: "j", Usage: "details of job `ID`[,ID...]; ID.TASK for a task of an array"},
 		&ucli.BoolFlag{Name: "r", Usage: "also print each job's full name, resources and, while it waits, why"},
 		&ucli.BoolFlag{Name: "json", Usage: "print JSON (an array of jobs) instead"},
 		&ucli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show this help"},
@@ -117,12 +122,15 @@ func splitList(items []string) []string {
 
 func detailJobs(ctx context.Context, c Client, list string) (jobs []*api.Job, missing []string, err error) {
 	for _, s := range splitList([]string{list}) {
-		id, perr := strconv.ParseInt(s, 10, 64)
-		if perr != nil || id <= 0 {
+		ref, perr := parseJobRef(s)
+		if perr != nil {
 			missing = append(missing, s)
 			continue
 		}
-		j, err := c.Job(ctx, id)
+		j, err := c.Job(ctx, ref)
+		if errors.Is(err, api.ErrConflict) && ref.Task != 0 {
+			j, err = waitingTask(ctx, c, ref)
+		}
 		switch {
 		case err == nil:
 			jobs = append(jobs, j)
@@ -136,6 +144,28 @@ func detailJobs(ctx context.Context, c Client, list string) (jobs []*api.Job, mi
 		jobs = []*api.Job{}
 	}
 	return jobs, missing, nil
+}
+
+// waitingTask is task ref of an array that has not been created yet, as
+// the array's record says it waits: its id 0 (it has no record yet), its
+// array's state (pending or held), spec and reason. Not found when the
+// array has no such task waiting.
+func waitingTask(ctx context.Context, c Client, ref api.JobRef) (*api.Job, error) {
+	a, err := c.Job(ctx, api.JobRef{ID: ref.ID})
+	if err != nil {
+		return nil, err
+	}
+	next, tasks := int64(0), ""
+	if a.Spec.Array != nil && a.ArrayID == 0 {
+		next, tasks = notCreated(a)
+	}
+	if tasks == "" || ref.Task < next || !a.Spec.Array.Has(ref.Task) || a.State.Finished() {
+		return nil, api.NotFound(fmt.Sprintf("job %s does not exist", ref))
+	}
+	t := a.Clone()
+	t.ID, t.ArrayID, t.TaskID, t.Tasks = 0, a.ID, ref.Task, nil
+	t.Dir, t.Stdout, t.Stderr, t.Usage = "", "", "", api.Usage{}
+	return t, nil
 }
 
 // parseStates maps qstat's -s letters to job states. Default: everything
@@ -236,18 +266,96 @@ func priorityLine(p api.Priority) string {
 
 const tableHeader = "job-ID  prior   name       user         state submit/start at     queue                          slots ja-task-ID \n"
 
-// writeTable prints jobs (in id order: Gstat sorts them) as qstat does: nothing at all when there are
-// none, else a header, a line of dashes and one row per job; with long,
-// qstat -r's indented lines under each row, and why a pending job waits.
+// tableRow is one row of gstat's table: a job, a task of an array, or the
+// tasks of an array that have not been created yet.
+type tableRow struct {
+	job  *api.Job
+	id   int64  // the job-ID column: a task's array's
+	task string // the ja-task-ID column
+	// order sorts the rows of one id: a task's number; an array's tasks
+	// not created yet come after the others.
+	order int64
+	// waiting: the row is an array's tasks not created yet.
+	waiting bool
+}
+
+// tableRows turns jobs into qstat's rows, in order of job id and task. A
+// task shows its array's id and its own number; an array whose tasks are
+// not all created shows one more row for those, with their range; once
+// they all are, the array has no row of its own.
+func tableRows(jobs []*api.Job) []tableRow {
+	rows := make([]tableRow, 0, len(jobs))
+	for _, j := range jobs {
+		switch {
+		case j.ArrayID != 0:
+			rows = append(rows, tableRow{job: j, id: j.ArrayID, task: strconv.FormatInt(j.TaskID, 10), order: j.TaskID})
+		case j.Spec.Array != nil:
+			if next, tasks := notCreated(j); tasks != "" {
+				rows = append(rows, tableRow{job: j, id: j.ID, task: tasks, order: next, waiting: true})
+			}
+		default:
+			rows = append(rows, tableRow{job: j, id: j.ID})
+		}
+	}
+	sort.SliceStable(rows, func(a, b int) bool {
+		if rows[a].id != rows[b].id {
+			return rows[a].id < rows[b].id
+		}
+		return rows[a].order < rows[b].order
+	})
+	return rows
+}
+
+// notCreated returns the first task of array j not created yet and the
+// range of those tasks as qstat shows pending tasks: 6-1000:2, or 7 for
+// one; "" when every task was created.
+func notCreated(j *api.Job) (next int64, tasks string) {
+	a := j.Spec.Array
+	next = a.First
+	if j.Tasks != nil {
+		next = max(j.Tasks.Next, a.First)
+	}
+	if a.Step < 1 || next > a.Last {
+		return next, ""
+	}
+	last := next + (a.Last-next)/a.Step*a.Step
+	if last == next {
+		return next, strconv.FormatInt(next, 10)
+	}
+	return next, fmt.Sprintf("%d-%d:%d", next, last, a.Step)
+}
+
+// notStarted counts the tasks of array j not created yet.
+func notStarted(j *api.Job) int64 {
+	next, tasks := notCreated(j)
+	if tasks == "" {
+		return 0
+	}
+	return (j.Spec.Array.Last-next)/j.Spec.Array.Step + 1
+}
+
+// writeTable prints jobs as qstat does: nothing at all when there are
+// none, else a header, a line of dashes and one row per job or task (see
+// tableRows); with long, qstat -r's indented lines under each row, and
+// why a pending job waits.
 func writeTable(w io.Writer, jobs []*api.Job, long bool) {
-	if len(jobs) == 0 {
+	rows := tableRows(jobs)
+	if len(rows) == 0 {
 		return
 	}
 	io.WriteString(w, tableHeader)
 	io.WriteString(w, strings.Repeat("-", 113)+"\n")
-	for _, j := range jobs {
-		at, queue := j.Submitted, ""
-		if j.State.Active() || (j.State.Finished() && !j.Started.IsZero()) {
+	for _, r := range rows {
+		j := r.job
+		at, queue, state := j.Submitted, "", stateLetters(j)
+		switch {
+		case r.waiting && j.State.Finished():
+			state = "z"
+		case r.waiting && (j.State == api.Held || waitsForJobs(j)):
+			state = "hqw"
+		case r.waiting:
+			state = "qw"
+		case j.State.Active() || (j.State.Finished() && !j.Started.IsZero()):
 			at = j.Started
 			queue = j.Executor + "@" + j.Node
 			if j.Executor == "" || j.Node == "" {
@@ -255,7 +363,7 @@ func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 			}
 		}
 		fmt.Fprintf(w, "%7d %7.5f %-10.10s %-12.12s %-5.5s %s %-30.30s %5d %s\n",
-			j.ID, priorityOf(j), j.Name, j.User, stateLetters(j), at.Local().Format("01/02/2006 15:04:05"), queue, j.CPUs(), "")
+			r.id, priorityOf(j), j.Name, j.User, state, at.Local().Format("01/02/2006 15:04:05"), queue, j.CPUs(), r.task)
 		if long {
 			fmt.Fprintf(w, "       Full jobname:     %s\n", j.Name)
 			fmt.Fprintf(w, "       Hard Resources:   %s\n", resourceList(j))
@@ -288,8 +396,17 @@ func writeDetail(w io.Writer, j *api.Job) {
 		}
 		return t.Local().Format("Mon Jan _2 15:04:05 2006")
 	}
-	id := strconv.FormatInt(j.ID, 10)
+	// A task is its array's job, and its number (Grid Engine numbers the
+	// usage and error lines by task; 1 for a job that is not an array).
+	id, task := strconv.FormatInt(j.ID, 10), int64(1)
+	if j.ArrayID != 0 {
+		id, task = strconv.FormatInt(j.ArrayID, 10), j.TaskID
+	}
+	array := j.Spec.Array != nil && j.ArrayID == 0
 	kv("job_number", id)
+	if j.ArrayID != 0 {
+		kv("ja_task_id", strconv.FormatInt(j.TaskID, 10))
+	}
 	if j.Spec.Script != "" || len(j.Spec.Command) == 0 {
 		kv("exec_file", "job_scripts/"+id)
 	}
@@ -332,8 +449,21 @@ func writeDetail(w io.Writer, j *api.Job) {
 	kv("jid_predecessor_list (req)", joinIDs(ids, ","))
 	kv("dependency", dependencyString(others))
 	kv("project", j.Project)
+	if array {
+		kv("job-array tasks", j.Spec.Array.String())
+		if j.Spec.Array.Limit > 0 {
+			kv("task_concurrency", strconv.Itoa(j.Spec.Array.Limit))
+		}
+	}
 	// GoDocker's own keys.
 	kv("job_state", string(j.State))
+	if array {
+		var t api.Tasks
+		if j.Tasks != nil {
+			t = *j.Tasks
+		}
+		kv("task_states", fmt.Sprintf("running %d, done %d, failed %d, not started %d", t.Running, t.Done, t.Failed, notStarted(j)))
+	}
 	kv("image", j.Spec.Image)
 	kv("job_dir", j.Dir)
 	kv("executor", j.Executor)
@@ -357,13 +487,13 @@ func writeDetail(w io.Writer, j *api.Job) {
 		kv("exit_status", strconv.Itoa(*j.ExitCode))
 	}
 	if u := usageLine(j); u != "" {
-		kv("usage    1", u)
+		kv(fmt.Sprintf("usage %4d", task), u)
 	}
 	switch {
 	case j.State == api.Pending || j.State == api.Held:
 		kv("scheduling info", j.Reason.Message)
 	case j.State == api.Failed || j.State == api.Killed || j.State == api.Rejected || j.State == api.Cancelled:
-		kv("error reason    1", j.Reason.Message)
+		kv(fmt.Sprintf("error reason %4d", task), j.Reason.Message)
 	case j.Deleting:
 		kv("deletion", j.Reason.Message)
 	}

@@ -24,7 +24,7 @@ import (
 func gsubFlags() []ucli.Flag {
 	return []ucli.Flag{
 		&ucli.StringFlag{Name: "N", Usage: "job `name` (default: the script's file name, STDIN, or the command's)"},
-		&ucli.StringFlag{Name: "o", Usage: "stdout `path`, relative to the working directory; a directory gets NAME.oJOB_ID; $JOB_ID $JOB_NAME $USER $HOME are expanded"},
+		&ucli.StringFlag{Name: "o", Usage: "stdout `path`, relative to the working directory; a directory gets NAME.oJOB_ID; $JOB_ID $JOB_NAME $USER $HOME are expanded, and $TASK_ID to the task's number in an array"},
 		&ucli.StringFlag{Name: "e", Usage: "stderr `path`, as -o (NAME.eJOB_ID)"},
 		&ucli.StringFlag{Name: "j", Usage: "`y`: merge stderr into stdout (-e is ignored)"},
 		&ucli.BoolFlag{Name: "cwd", Usage: "run in the current directory (default: the job directory)"},
@@ -38,8 +38,10 @@ func gsubFlags() []ucli.Flag {
 		&ucli.BoolFlag{Name: "h", Usage: "submit on hold (state hqw)"},
 		&ucli.StringSliceFlag{Name: "hold_jid", Usage: "wait until the jobs `ID`[,ID...] have ended, however they ended (Slurm's afterany); repeatable"},
 		&ucli.StringSliceFlag{Name: "dependency", Usage: "Slurm's dependencies `TYPE:ID`[:ID...][,...]: TYPE afterany (ended), afterok (exited 0) or afternotok (ended otherwise)"},
-		&ucli.BoolFlag{Name: "terse", Usage: "print only the job id"},
-		&ucli.StringFlag{Name: "sync", Usage: "`y`: wait for the job to end and exit with its exit code"},
+		&ucli.StringFlag{Name: "t", Usage: "an array of tasks `FIRST-LAST[:STEP]` (or N: the one task N), numbers from 1; each task sees its number in $SGE_TASK_ID"},
+		&ucli.StringFlag{Name: "tc", Usage: "run at most `N` tasks of the array at once (with -t)"},
+		&ucli.BoolFlag{Name: "terse", Usage: "print only the job id (an array's ID.FIRST-LAST:STEP)"},
+		&ucli.StringFlag{Name: "sync", Usage: "`y`: wait for the job to end and exit with its exit code (an array: 0 if every task succeeded, else 1)"},
 		&ucli.StringFlag{Name: "S", Usage: "interpreter `path` for the script (default: its #! line, else bash, else sh)"},
 		&ucli.StringFlag{Name: "b", Usage: "`y`: the arguments are a command to run as is, not a script"},
 		&ucli.StringFlag{Name: "C", Usage: "directive `prefix` (default #$; '' disables directives)"},
@@ -55,7 +57,7 @@ func gsubFlags() []ucli.Flag {
 var valueFlags = map[string]bool{
 	"N": true, "o": true, "e": true, "j": true, "wd": true, "v": true, "l": true, "pe": true,
 	"P": true, "p": true, "sync": true, "S": true, "b": true, "C": true, "image": true, "volume": true,
-	"hold_jid": true, "dependency": true,
+	"hold_jid": true, "dependency": true, "t": true, "tc": true,
 }
 
 const gsubUsage = `gsub [options] [script [args...]]
@@ -70,9 +72,10 @@ none or it is "-". Lines starting with #$ anywhere in the script are options
 too; the command line takes precedence over them.
 
 Prints: Your job ID ("NAME") has been submitted   (-terse: the id alone)
+An array (-t): Your job-array ID.FIRST-LAST:STEP ("NAME") has been submitted
 Exit status: 0 submitted; 1 refused (the reason follows "Unable to run job:");
 2 bad command line or directive; 25 try again later; with -sync y the job's
-exit status.`
+exit status (an array's: 0 if every task succeeded, else 1).`
 
 // Gsub runs the gsub command with args (without the program name) and
 // returns its exit status.
@@ -105,15 +108,31 @@ func Gsub(ctx context.Context, c Client, args []string, stdin io.Reader, stdout,
 		fmt.Fprintf(stderr, "Unable to run job: %s\nExiting.\n", msg)
 		return status
 	}
-	if req.terse {
-		fmt.Fprintln(stdout, job.ID)
-	} else {
-		fmt.Fprintf(stdout, "Your job %d (\"%s\") has been submitted\n", job.ID, job.Name)
-	}
+	printSubmitted(stdout, job, req)
 	if !req.sync {
 		return exitOK
 	}
 	return waitJob(ctx, c, job.ID, stdout, stderr)
+}
+
+// printSubmitted prints Grid Engine's line for a submitted job: "Your
+// job 12 ("name") has been submitted", for an array "Your job-array
+// 12.1-1000:2 ("name") has been submitted"; with -terse the id alone (12,
+// 12.1-1000:2).
+func printSubmitted(w io.Writer, job *api.Job, req *gsubRequest) {
+	ref, kind := strconv.FormatInt(job.ID, 10), "job"
+	arr := job.Spec.Array
+	if arr == nil {
+		arr = req.spec.Array
+	}
+	if arr != nil {
+		ref, kind = ref+"."+arr.String(), "job-array"
+	}
+	if req.terse {
+		fmt.Fprintln(w, ref)
+		return
+	}
+	fmt.Fprintf(w, "Your %s %s (\"%s\") has been submitted\n", kind, ref, job.Name)
 }
 
 // gsubRequest is a parsed gsub command line.
@@ -249,6 +268,12 @@ func parseGsub(args []string, stdin io.Reader, getenv func(string) string, envir
 		spec.Priority = n
 	}
 	spec.Hold = fs.Lookup("h").Value.String() == "true"
+	if spec.Array, err = arrayOption(fs); err != nil {
+		return nil, usagef("%v", err)
+	}
+	if given(fs, "tc") && spec.Array == nil {
+		return nil, usagef("-tc %s limits how many tasks of an array run at once: give the array's tasks with -t too", str(fs, "tc"))
+	}
 	spec.Dependencies, err = dependencies(slice(fs, "hold_jid"), slice(fs, "dependency"))
 	if err != nil {
 		return nil, usagef("%v", err)
@@ -347,7 +372,7 @@ func parseFlags(opts []string) (*flag.FlagSet, error) {
 // unsupported are Grid Engine's options GoDocker knows of but does not
 // take yet, and why.
 var unsupported = map[string]string{
-	"hold_jid_ad": "array jobs are not supported yet",
+	"hold_jid_ad": "task-by-task dependencies between arrays are not supported yet; -hold_jid ID waits for the whole array",
 }
 
 func cleanFlagError(err error) error {
@@ -436,8 +461,98 @@ func checkDirective(words []string) error {
 	if _, err := dependencies(slice(fs, "hold_jid"), slice(fs, "dependency")); err != nil {
 		return err
 	}
+	if _, err := arrayOption(fs); err != nil {
+		return err
+	}
 	var scratch api.Spec
 	return applyResources(&scratch, slice(fs, "l"))
+}
+
+// arrayOption reads -t and -tc from fs: nil without -t. -tc alone is
+// left to the caller, since a directive line may give it apart from -t.
+func arrayOption(fs *flagSet) (*api.Array, error) {
+	var a *api.Array
+	if given(fs, "t") {
+		var err error
+		if a, err = parseArray(str(fs, "t")); err != nil {
+			return nil, err
+		}
+	}
+	if given(fs, "tc") {
+		n, err := parseTaskLimit(str(fs, "tc"))
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			a.Limit = n
+		}
+	}
+	return a, nil
+}
+
+// parseArray reads -t as Grid Engine's qsub does: FIRST-LAST:STEP,
+// FIRST-LAST (step 1) or N (the one task N, N-N:1); task numbers start at
+// 1, LAST ≥ FIRST, STEP ≥ 1. The range is kept as given (1-10:4: tasks
+// 1, 5 and 9), as qsub prints it back.
+func parseArray(s string) (*api.Array, error) {
+	const want = "want FIRST-LAST[:STEP], e.g. -t 1-100 or -t 1-1000:2"
+	if s == "" {
+		return nil, fmt.Errorf("-t needs the tasks: %s", want)
+	}
+	num := func(what, v string) (int64, error) {
+		if v == "" {
+			return 0, fmt.Errorf("-t %s: %s is missing: %s", s, what, want)
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case err != nil && isDigits(v):
+			return 0, fmt.Errorf("-t %s: %s %s is too large", s, what, v)
+		case err != nil:
+			return 0, fmt.Errorf("-t %s: %s %q is not a whole number: %s", s, what, v, want)
+		}
+		return n, nil
+	}
+	rng, stepText, hasStep := strings.Cut(s, ":")
+	firstText, lastText, hasLast := strings.Cut(rng, "-")
+	if hasStep && !hasLast {
+		return nil, fmt.Errorf("-t %s: a STEP goes with a range: %s", s, want)
+	}
+	if strings.HasPrefix(s, "-") {
+		return nil, fmt.Errorf("-t %s: task numbers start at 1", s)
+	}
+	first, err := num("FIRST", firstText)
+	if err != nil {
+		return nil, err
+	}
+	a := &api.Array{First: first, Last: first, Step: 1}
+	if hasLast {
+		if a.Last, err = num("LAST", lastText); err != nil {
+			return nil, err
+		}
+	}
+	if hasStep {
+		if a.Step, err = num("STEP", stepText); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case a.First < 1:
+		return nil, fmt.Errorf("-t %s: task numbers start at 1, FIRST is %d", s, a.First)
+	case a.Last < a.First:
+		return nil, fmt.Errorf("-t %s: LAST %d is less than FIRST %d", s, a.Last, a.First)
+	case a.Step < 1:
+		return nil, fmt.Errorf("-t %s: STEP must be 1 or more", s)
+	}
+	return a, nil
+}
+
+// parseTaskLimit reads -tc: how many tasks of an array may run at once.
+func parseTaskLimit(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("-tc %q: want a number of tasks of 1 or more", s)
+	}
+	return n, nil
 }
 
 // parsePriority reads -p: an integer from -1023 to 1024.
@@ -564,7 +679,9 @@ func applyResources(spec *api.Spec, items []string) error {
 const syncPoll = 5 * time.Second
 
 // waitJob waits for the job to end (gsub -sync y), prints Grid Engine's
-// line and returns the job's exit status. Interrupted, it deletes the job.
+// line and returns the job's exit status; for an array, it waits for the
+// array's own record to end (its last task) and returns 0 if every task
+// succeeded, else 1. Interrupted, it deletes the job (the whole array).
 // While godockerd cannot be reached (a restart) it keeps waiting; an
 // answer such as "no such job" ends the wait with status 1.
 func waitJob(ctx context.Context, c Client, id int64, stdout, stderr io.Writer) int {
@@ -582,7 +699,7 @@ func waitJob(ctx context.Context, c Client, id int64, stdout, stderr io.Writer) 
 	defer tick.Stop()
 	lost := false
 	for {
-		j, err := c.Job(ctx, id)
+		j, err := c.Job(ctx, api.JobRef{ID: id})
 		var apiErr *api.Error
 		switch {
 		case ctx.Err() != nil:
@@ -597,6 +714,8 @@ func waitJob(ctx context.Context, c Client, id int64, stdout, stderr io.Writer) 
 			msg, status := explain(err)
 			fmt.Fprintf(stderr, "gsub: job %d: %s\n", id, msg)
 			return status
+		case j.State.Finished() && j.Spec.Array != nil && j.ArrayID == 0:
+			return arrayEnded(j, stdout)
 		case j.State.Finished():
 			code := exitFailure
 			if j.ExitCode != nil && (j.State == api.Done || j.State == api.Failed) {
@@ -630,12 +749,27 @@ func waitJob(ctx context.Context, c Client, id int64, stdout, stderr io.Writer) 
 	}
 }
 
+// arrayEnded prints how a finished array went and returns gsub -sync y's
+// exit status for it: 0 if every task succeeded (exited 0), else 1.
+// Tasks deleted before they ran count as failed.
+func arrayEnded(j *api.Job, stdout io.Writer) int {
+	var t api.Tasks
+	if j.Tasks != nil {
+		t = *j.Tasks
+	}
+	fmt.Fprintf(stdout, "Job-array %d.%s ended: %d tasks done, %d failed.\n", j.ID, j.Spec.Array, t.Done, t.Failed)
+	if t.Failed == 0 && t.Done == j.Spec.Array.Count() {
+		return exitOK
+	}
+	return exitFailure
+}
+
 // interruptJob deletes the job gsub -sync y was waiting for when the user
 // interrupted it, and returns 130.
 func interruptJob(ctx context.Context, c Client, id int64, stderr io.Writer) int {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := c.Delete(dctx, id); err != nil {
+	if _, err := c.Delete(dctx, api.JobRef{ID: id}); err != nil {
 		msg, _ := explain(err)
 		fmt.Fprintf(stderr, "gsub: interrupted; job %d not deleted: %s\n", id, msg)
 	} else {

@@ -109,12 +109,12 @@ type unreachable struct {
 
 var errConn = errors.New("cannot reach godockerd at /run/godocker/godockerd.sock")
 
-func (u *unreachable) Job(ctx context.Context, id int64) (*api.Job, error) {
+func (u *unreachable) Job(ctx context.Context, ref api.JobRef) (*api.Job, error) {
 	u.jobCalls.Add(1)
 	if u.jobFails.Add(-1) >= 0 {
 		return nil, errConn
 	}
-	return u.fake.Job(ctx, id)
+	return u.fake.Job(ctx, ref)
 }
 
 func (u *unreachable) Events(ctx context.Context, ids ...int64) (<-chan api.Event, error) {

@@ -69,9 +69,9 @@ func (c *Client) Submit(ctx context.Context, spec api.Spec) (*api.Job, error) {
 
 // Job returns one job. A missing job, or one the caller may not see, is an
 // error matching api.ErrNotFound.
-func (c *Client) Job(ctx context.Context, id int64) (*api.Job, error) {
+func (c *Client) Job(ctx context.Context, ref api.JobRef) (*api.Job, error) {
 	var j api.Job
-	if err := c.do(ctx, http.MethodGet, "/api/v1/jobs/"+strconv.FormatInt(id, 10), nil, nil, &j); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/api/v1/jobs/"+ref.String(), nil, nil, &j); err != nil {
 		return nil, err
 	}
 	return &j, nil
@@ -108,9 +108,9 @@ func (c *Client) Jobs(ctx context.Context, q Query) ([]*api.Job, error) {
 
 // Delete deletes a job: a job that has not started is cancelled, a running
 // one has its container killed.
-func (c *Client) Delete(ctx context.Context, id int64) (*api.DeleteResult, error) {
+func (c *Client) Delete(ctx context.Context, ref api.JobRef) (*api.DeleteResult, error) {
 	var r api.DeleteResult
-	if err := c.do(ctx, http.MethodDelete, "/api/v1/jobs/"+strconv.FormatInt(id, 10), nil, nil, &r); err != nil {
+	if err := c.do(ctx, http.MethodDelete, "/api/v1/jobs/"+ref.String(), nil, nil, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -254,18 +254,18 @@ func decodeError(resp *http.Response) error {
 // ControlSuspend, ControlResume, ControlRequeue) and returns the job as it
 // is then. An action the job's state does not allow is an error matching
 // api.ErrConflict.
-func (c *Client) Control(ctx context.Context, id int64, action string) (*api.Job, error) {
+func (c *Client) Control(ctx context.Context, ref api.JobRef, action string) (*api.Job, error) {
 	var j api.Job
-	if err := c.do(ctx, http.MethodPost, "/api/v1/jobs/"+strconv.FormatInt(id, 10)+"/"+url.PathEscape(action), nil, nil, &j); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/api/v1/jobs/"+ref.String()+"/"+url.PathEscape(action), nil, nil, &j); err != nil {
 		return nil, err
 	}
 	return &j, nil
 }
 
 // Alter changes a job that has not started yet (qalter).
-func (c *Client) Alter(ctx context.Context, id int64, a api.Alter) (*api.Job, error) {
+func (c *Client) Alter(ctx context.Context, ref api.JobRef, a api.Alter) (*api.Job, error) {
 	var j api.Job
-	if err := c.do(ctx, http.MethodPatch, "/api/v1/jobs/"+strconv.FormatInt(id, 10), nil, a, &j); err != nil {
+	if err := c.do(ctx, http.MethodPatch, "/api/v1/jobs/"+ref.String(), nil, a, &j); err != nil {
 		return nil, err
 	}
 	return &j, nil

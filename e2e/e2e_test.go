@@ -240,7 +240,7 @@ func (s *server) wait(id int64, limit time.Duration, what string, cond func(*api
 	s.t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		j, err := s.api.Job(context.Background(), id)
+		j, err := s.api.Job(context.Background(), api.JobRef{ID: id})
 		if err == nil && cond(j) {
 			return j
 		}
@@ -508,7 +508,7 @@ func TestSync(t *testing.T) {
 		t.Fatalf("gsub -b y -sync y: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 	id, _ := strconv.ParseInt(strings.Fields(r.stdout)[2], 10, 64)
-	j, err := s.api.Job(context.Background(), id)
+	j, err := s.api.Job(context.Background(), api.JobRef{ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}

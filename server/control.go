@@ -16,12 +16,15 @@ func mayControl(c *caller, j *api.Job) error {
 	if c.Admin || c.User == j.User {
 		return nil
 	}
-	return api.Denied(fmt.Sprintf("%s may not act on job %d of %s", c.User, j.ID, j.User))
+	return api.Denied(fmt.Sprintf("%s may not act on job %s of %s", c.User, j.Ref(), j.User))
 }
 
 // delete cancels a job that has not started, or kills the container of one
 // that runs; the watcher then records it as killed.
 func (s *Server) delete(ctx context.Context, c *caller, id int64) (*api.DeleteResult, error) {
+	if a, err := s.store.Job(ctx, id); err == nil && isArray(a) {
+		return s.deleteArray(ctx, c, id)
+	}
 	res := &api.DeleteResult{ID: id, User: c.User}
 	j, err := s.store.UpdateJob(ctx, id, func(j *api.Job) error {
 		if err := mayControl(c, j); err != nil {
@@ -38,7 +41,7 @@ func (s *Server) delete(ctx context.Context, c *caller, id int64) (*api.DeleteRe
 			j.Reason = api.Reason{Code: api.ReasonDeleted, Message: fmt.Sprintf("deleted by %s while it ran", c.User)}
 			res.Action = api.ActionRegistered
 		default:
-			return api.Conflict(fmt.Sprintf("job %d has already finished (%s)", j.ID, j.State))
+			return api.Conflict(fmt.Sprintf("job %s has already finished (%s)", j.Ref(), j.State))
 		}
 		return nil
 	})

@@ -126,16 +126,18 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request, c *caller) erro
 	return nil
 }
 
-func jobID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, api.Invalid(fmt.Sprintf("job id %q is not a positive number", r.PathValue("id")))
+// jobID is the record that the {id} of the path names: a job, an array,
+// or a task (ID.TASK).
+func (s *Server) jobID(r *http.Request) (int64, error) {
+	ref, err := api.ParseJobRef(r.PathValue("id"))
+	if err != nil {
+		return 0, err
 	}
-	return id, nil
+	return s.resolve(r.Context(), ref)
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, err := jobID(r)
+	id, err := s.jobID(r)
 	if err != nil {
 		return err
 	}
@@ -222,7 +224,7 @@ func visible(j *api.Job, c *caller) *api.Job {
 }
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, err := jobID(r)
+	id, err := s.jobID(r)
 	if err != nil {
 		return err
 	}

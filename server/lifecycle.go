@@ -22,7 +22,7 @@ func (s *Server) control(ctx context.Context, c *caller, id int64, action string
 	case api.ControlHold:
 		return s.transition(ctx, c, id, action, func(j *api.Job) error {
 			if j.State != api.Pending {
-				return api.Conflict(fmt.Sprintf("job %d is %s: only a waiting job can be held (suspend a running one with gctl suspend)", j.ID, j.State))
+				return api.Conflict(fmt.Sprintf("job %s is %s: only a waiting job can be held (suspend a running one with gctl suspend)", j.Ref(), j.State))
 			}
 			j.State = api.Held
 			j.Reason = api.Reason{Code: api.ReasonHeld, Message: fmt.Sprintf("held by its owner %s (gctl hold)", c.User)}
@@ -34,10 +34,10 @@ func (s *Server) control(ctx context.Context, c *caller, id int64, action string
 	case api.ControlRelease:
 		return s.transition(ctx, c, id, action, func(j *api.Job) error {
 			if j.State != api.Held {
-				return api.Conflict(fmt.Sprintf("job %d is %s, not held", j.ID, j.State))
+				return api.Conflict(fmt.Sprintf("job %s is %s, not held", j.Ref(), j.State))
 			}
 			if j.Reason.Code == api.ReasonHeldAdmin && !c.Admin {
-				return api.Denied(fmt.Sprintf("job %d was held by an admin (%s): ask an admin to release it", j.ID, j.Reason.Message))
+				return api.Denied(fmt.Sprintf("job %s was held by an admin (%s): ask an admin to release it", j.Ref(), j.Reason.Message))
 			}
 			j.State, j.Reason = api.Pending, api.Reason{Code: "WaitingForScheduling", Message: "waiting for the scheduler"}
 			return nil
@@ -94,11 +94,11 @@ func (s *Server) freeze(ctx context.Context, c *caller, id int64, suspend bool) 
 		from, to, verb = api.Suspended, api.Running, "resume"
 	}
 	if j.State != from || j.Deleting {
-		return nil, api.Conflict(fmt.Sprintf("job %d is %s: only a %s job can be %sd", j.ID, j.State, from, verb))
+		return nil, api.Conflict(fmt.Sprintf("job %s is %s: only a %s job can be %sd", j.Ref(), j.State, from, verb))
 	}
 	ex, ok := s.execs[j.Executor]
 	if !ok {
-		return nil, fmt.Errorf("job %d runs on executor %q, which is not configured", j.ID, j.Executor)
+		return nil, fmt.Errorf("job %s runs on executor %q, which is not configured", j.Ref(), j.Executor)
 	}
 	op := ex.Suspend
 	if !suspend {
@@ -153,9 +153,11 @@ func (s *Server) requeueJob(ctx context.Context, c *caller, id int64) (*api.Job,
 	var kill bool
 	j, err := s.transition(ctx, c, id, "requeue", func(j *api.Job) error {
 		switch {
+		case j.ArrayID != 0 || isArray(j):
+			return api.Conflict(fmt.Sprintf("job %s is part of an array: requeueing arrays and their tasks is not supported yet; submit the task again", j.Ref()))
 		case j.State.Active():
 			if j.Deleting {
-				return api.Conflict(fmt.Sprintf("job %d is being killed already", j.ID))
+				return api.Conflict(fmt.Sprintf("job %s is being killed already", j.Ref()))
 			}
 			j.Deleting, j.Requeue = true, true
 			j.Reason = api.Reason{Code: api.ReasonRequeued, Message: fmt.Sprintf("requeued by %s while it ran", c.User)}
@@ -163,7 +165,7 @@ func (s *Server) requeueJob(ctx context.Context, c *caller, id int64) (*api.Job,
 		case j.State == api.Done || j.State == api.Failed || j.State == api.Killed || j.State == api.Cancelled:
 			s.nextAttempt(j, api.Reason{Code: api.ReasonRequeued, Message: fmt.Sprintf("requeued by %s", c.User)})
 		default:
-			return api.Conflict(fmt.Sprintf("job %d is %s: only a running or finished job can be requeued", j.ID, j.State))
+			return api.Conflict(fmt.Sprintf("job %s is %s: only a running or finished job can be requeued", j.Ref(), j.State))
 		}
 		return nil
 	})
@@ -357,7 +359,7 @@ func ownerOf(j *api.Job) *caller {
 }
 
 func (s *Server) postControl(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, err := jobID(r)
+	id, err := s.jobID(r)
 	if err != nil {
 		return err
 	}
@@ -370,7 +372,7 @@ func (s *Server) postControl(w http.ResponseWriter, r *http.Request, c *caller) 
 }
 
 func (s *Server) patchJob(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, err := jobID(r)
+	id, err := s.jobID(r)
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,13 @@ func (s *Server) buildRun(j *api.Job, ck *checked) *api.Run {
 	for _, m := range ck.volumes {
 		mounts = append(mounts, api.Mount{Source: m.vol.Path, Target: m.vol.Mount, ReadOnly: m.readOnly})
 	}
-	mounts = append(mounts, api.Mount{Source: j.Dir, Target: j.Dir})
+	// A task's directory is in its array's, which holds the script: the
+	// array's is mounted (a directory only root could have replaced).
+	base := j.Dir
+	if j.ArrayID != 0 {
+		base = filepath.Dir(j.Dir)
+	}
+	mounts = append(mounts, api.Mount{Source: base, Target: base})
 	r.Mounts = mounts
 
 	r.WorkDir = j.Dir
@@ -66,7 +72,7 @@ func (s *Server) buildRun(j *api.Job, ck *checked) *api.Run {
 	if j.Spec.Join {
 		errPath = ""
 	}
-	script := filepath.Join(j.Dir, ScriptName)
+	script := filepath.Join(base, ScriptName)
 	argv := []string{"/bin/sh", "-c", wrapper, "godocker", out, errPath}
 	switch {
 	case len(j.Spec.Command) > 0:
@@ -154,6 +160,19 @@ func (s *Server) jobEnv(j *api.Job, workDir, out, errPath, script string) []stri
 		"SLURM_RESTART_COUNT": strconv.Itoa(j.Attempt - 1),
 	} {
 		env[k] = v
+	}
+	if a := j.Spec.Array; a != nil && j.ArrayID != 0 {
+		array, task := strconv.FormatInt(j.ArrayID, 10), strconv.FormatInt(j.TaskID, 10)
+		first, last, step := strconv.FormatInt(a.First, 10), strconv.FormatInt(a.Last, 10), strconv.FormatInt(a.Step, 10)
+		for k, v := range map[string]string{
+			"GODOCKER_JID": array, "JOB_ID": array,
+			"GODOCKER_TASK_ID": task, "GODOCKER_TASK_FIRST": first, "GODOCKER_TASK_LAST": last, "GODOCKER_TASK_STEP": step,
+			"SGE_TASK_ID": task, "SGE_TASK_FIRST": first, "SGE_TASK_LAST": last, "SGE_TASK_STEPSIZE": step,
+			"SLURM_ARRAY_JOB_ID": array, "SLURM_ARRAY_TASK_ID": task, "SLURM_ARRAY_TASK_MIN": first,
+			"SLURM_ARRAY_TASK_MAX": last, "SLURM_ARRAY_TASK_STEP": step, "SLURM_ARRAY_TASK_COUNT": strconv.FormatInt(a.Count(), 10),
+		} {
+			env[k] = v
+		}
 	}
 	if j.Spec.Memory > 0 {
 		env["SLURM_MEM_PER_NODE"] = strconv.FormatInt(j.Spec.Memory>>20, 10)

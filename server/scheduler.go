@@ -60,6 +60,7 @@ func (s *Server) pass(ctx context.Context) error {
 	if len(pending) == 0 {
 		return nil
 	}
+	s.waitingArrays(ctx, pending)
 	users, groups := s.ledger.totals(now, running)
 	depended, err := s.dependedStates(ctx, pending)
 	if err != nil {
@@ -72,7 +73,7 @@ func (s *Server) pass(ctx context.Context) error {
 			s.log.Warn("executor has no nodes now", "executor", name, "err", err)
 		}
 		plan := sched.Plan(sched.Snapshot{
-			Pending:       only(pending, name),
+			Pending:       offer(only(pending, name)),
 			Running:       only(running, name),
 			Nodes:         nodes,
 			Now:           now,
@@ -143,20 +144,38 @@ func only(jobs []*api.Job, executor string) []*api.Job {
 func (s *Server) apply(ctx context.Context, execName string, plan []sched.Decision) {
 	sem := make(chan struct{}, startParallelism)
 	var wg sync.WaitGroup
+	// The decisions on an array's virtual tasks (see array.go) are the
+	// array's: the first one, the highest ranked, says why it waits.
+	said := map[int64]bool{}
 	for _, d := range plan {
+		virtual := d.Job.TaskID != 0 && d.Job.ArrayID == 0
+		if virtual && d.Action != sched.Start {
+			if said[d.Job.ID] {
+				continue
+			}
+			said[d.Job.ID] = true
+		}
 		switch d.Action {
 		case sched.Wait:
 			if d.Job.Reason != d.Reason || priorityMoved(d.Job.Priority, d.Priority) {
 				s.setReason(ctx, d.Job, d.Reason, d.Priority)
 			}
 		case sched.Reject:
-			s.reject(ctx, d.Job, d.Reason)
+			if virtual {
+				s.rejectArray(ctx, d.Job, d.Reason)
+			} else {
+				s.reject(ctx, d.Job, d.Reason)
+			}
 		case sched.Start:
+			start := s.start
+			if virtual {
+				start = s.startTask
+			}
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				s.start(ctx, s.execs[execName], d.Job, d.Node)
+				start(ctx, s.execs[execName], d.Job, d.Node)
 			}()
 		}
 	}
@@ -289,6 +308,9 @@ func (s *Server) finish(ctx context.Context, run *api.Job, state api.State, reas
 		return
 	}
 	s.ledger.add(j, time.Now())
+	if j.ArrayID != 0 {
+		s.taskEnded(ctx, j)
+	}
 	s.log.Info("job finished", "job", j.ID, "user", j.User, "state", j.State, "exit", fmtExit(exit), "reason", j.Reason.Message)
 	s.publish(api.EventFinished, j)
 	s.poke()

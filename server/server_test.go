@@ -33,7 +33,7 @@ import (
 const gib = int64(1) << 30
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	sim   *sim.Sim
 	st    store.Store
@@ -44,7 +44,7 @@ type harness struct {
 	admin *caller
 }
 
-func requireRoot(t *testing.T) {
+func requireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
@@ -54,7 +54,7 @@ func requireRoot(t *testing.T) {
 	}
 }
 
-func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
+func newHarness(t testing.TB, tweak func(*config.Config)) *harness {
 	t.Helper()
 	requireRoot(t)
 	dir := t.TempDir()

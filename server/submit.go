@@ -82,6 +82,9 @@ func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job
 		Attempt:   1,
 		Executor:  s.defaultExecutor,
 	}
+	if a := spec.Array; a != nil {
+		j.Tasks = &api.Tasks{Next: a.First}
+	}
 	if spec.Hold {
 		j.State = api.Held
 		j.Reason = api.Reason{Code: api.ReasonHeld, Message: "held by its owner (gsub -h)"}
@@ -193,6 +196,9 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 	}
 	if spec.Priority > 0 && !c.Admin {
 		return nil, api.Denied(fmt.Sprintf("only admins may raise a job's priority above 0 (asked: %d); users may lower it", spec.Priority))
+	}
+	if err := validateArray(spec.Array); err != nil {
+		return nil, err
 	}
 	if err := s.validateDependencies(ctx, spec.Dependencies); err != nil {
 		return nil, err
@@ -492,6 +498,9 @@ func (s *Server) resolveOutput(j *api.Job, ck *checked) error {
 		p := os.Expand(given, func(k string) string {
 			switch k {
 			case "JOB_ID":
+				if j.ArrayID != 0 {
+					return strconv.FormatInt(j.ArrayID, 10)
+				}
 				return strconv.FormatInt(j.ID, 10)
 			case "JOB_NAME":
 				return j.Name
@@ -500,6 +509,9 @@ func (s *Server) resolveOutput(j *api.Job, ck *checked) error {
 			case "HOME":
 				return j.Home
 			case "TASK_ID":
+				if j.TaskID != 0 {
+					return strconv.FormatInt(j.TaskID, 10)
+				}
 				return "undefined"
 			}
 			return "$" + k
@@ -512,7 +524,7 @@ func (s *Server) resolveOutput(j *api.Job, ck *checked) error {
 			return p, nil
 		}
 		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			p = filepath.Join(p, fmt.Sprintf("%s.%s%d", j.Name, letter, j.ID))
+			p = filepath.Join(p, fmt.Sprintf("%s.%s%s", j.Name, letter, j.Ref())) // Grid Engine's NAME.oID[.TASK]
 		}
 		if within(p, j.Dir) {
 			return p, nil

@@ -25,6 +25,12 @@ type Query struct {
 	IDs    []int64
 	Users  []string
 	States []api.State
+	// Arrays selects the tasks of these arrays: jobs whose ArrayID is one
+	// of them.
+	Arrays []int64
+	// Tasks selects jobs whose TaskID is one of these: with Arrays, those
+	// tasks of those arrays; alone, those tasks of any array.
+	Tasks []int64
 	// Limit caps the number of jobs returned (0: no cap).
 	Limit int
 }

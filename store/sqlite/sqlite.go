@@ -4,8 +4,8 @@
 // its dsn is the file path.
 //
 // Each job is one row: the columns that queries filter on (id, user,
-// state, submitted) and the whole job in api's JSON wire format, the one
-// encoding of a job everywhere. Projects and accounts are rows of their
+// state, submitted, array_id, task_id) and the whole job in api's JSON
+// wire format, the one encoding of a job everywhere. Projects and accounts are rows of their
 // name and their JSON (projects.go).
 package sqlite
 
@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/godocker/godocker/api"
@@ -104,6 +105,13 @@ var schema = []string{
 		user    TEXT PRIMARY KEY,
 		account TEXT NOT NULL -- the api.Account, JSON
 	) STRICT;`,
+	// 4: job arrays. Jobs stored before had neither field: 0 is right.
+	`ALTER TABLE jobs ADD COLUMN array_id INTEGER NOT NULL DEFAULT 0; -- api.Job.ArrayID; 0: not a task
+	ALTER TABLE jobs ADD COLUMN task_id INTEGER NOT NULL DEFAULT 0; -- api.Job.TaskID
+	-- The tasks of an array [with these numbers]. Partial, so that plain
+	-- jobs cost it nothing; SQLite uses it only for a query that states
+	-- array_id != 0 itself (whereClause does).
+	CREATE INDEX jobs_by_array_task ON jobs (array_id, task_id) WHERE array_id != 0;`,
 }
 
 // Pragmas of every connection.
@@ -296,9 +304,9 @@ func (s *Store) createJob(ctx context.Context, j *api.Job) error {
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
-		`INSERT INTO jobs (id, user, state, submitted, job) VALUES (?, ?, ?, ?, ?)
+		`INSERT INTO jobs (id, user, state, submitted, array_id, task_id, job) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		j.ID, j.User, string(j.State), unixNano(j), string(doc))
+		j.ID, j.User, string(j.State), unixNano(j), j.ArrayID, j.TaskID, string(doc))
 	if err != nil {
 		return err
 	}
@@ -412,8 +420,8 @@ func (s *Store) updateJob(ctx context.Context, id int64, fn func(*api.Job) error
 		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx,
-		"UPDATE jobs SET user = ?, state = ?, submitted = ?, job = ? WHERE id = ?",
-		j.User, string(j.State), unixNano(j), string(doc), id); err != nil {
+		"UPDATE jobs SET user = ?, state = ?, submitted = ?, array_id = ?, task_id = ?, job = ? WHERE id = ?",
+		j.User, string(j.State), unixNano(j), j.ArrayID, j.TaskID, string(doc), id); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -478,6 +486,13 @@ func whereClause(q store.Query) (string, []any) {
 	in("id", len(q.IDs), func(i int) any { return q.IDs[i] })
 	in("user", len(q.Users), func(i int) any { return q.Users[i] })
 	in("state", len(q.States), func(i int) any { return string(q.States[i]) })
+	in("array_id", len(q.Arrays), func(i int) any { return q.Arrays[i] })
+	if len(q.Arrays) > 0 && !slices.Contains(q.Arrays, 0) {
+		// Implied, but SQLite uses the partial index jobs_by_array_task
+		// only when the query states its WHERE.
+		where = append(where, "array_id != 0")
+	}
+	in("task_id", len(q.Tasks), func(i int) any { return q.Tasks[i] })
 	if len(where) == 0 {
 		return "", args
 	}

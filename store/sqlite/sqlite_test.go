@@ -301,9 +301,16 @@ func TestUseAfterClose(t *testing.T) {
 }
 
 // TestQueryPlans: the queries gstat and the scheduler make use an index,
-// and equality on state needs no sort for id order.
+// and equality on state needs no sort for id order. The tasks of an array
+// come from the partial index jobs_by_array_task, sorted into id order
+// (the index holds them in task order); jobs that are not tasks are not
+// in it, so asking for them scans the table in id order.
 func TestQueryPlans(t *testing.T) {
 	s := tempStore(t)
+	manyArrays := make([]int64, maxListParams+1)
+	for i := range manyArrays {
+		manyArrays[i] = int64(i + 1)
+	}
 	for _, c := range []struct {
 		q        store.Query
 		want     string
@@ -314,23 +321,15 @@ func TestQueryPlans(t *testing.T) {
 		{store.Query{Users: []string{"alice"}}, "USING INDEX jobs_by_user_state", true},
 		{store.Query{IDs: []int64{3, 1, 2}}, "USING INTEGER PRIMARY KEY", false},
 		{store.Query{IDs: make([]int64, maxListParams+1)}, "USING INTEGER PRIMARY KEY", false},
+		{store.Query{Arrays: []int64{5}}, "USING INDEX jobs_by_array_task (array_id=?)", true},
+		{store.Query{Arrays: []int64{5}, Tasks: []int64{2, 5}}, "USING INDEX jobs_by_array_task (array_id=? AND task_id=?)", true},
+		{store.Query{Arrays: []int64{5}, Tasks: []int64{2}}, "USING INDEX jobs_by_array_task (array_id=? AND task_id=?)", false},
+		{store.Query{Arrays: []int64{5, 7}}, "USING INDEX jobs_by_array_task (array_id=?)", true},
+		{store.Query{Arrays: manyArrays}, "USING INDEX jobs_by_array_task (array_id=?)", true},
+		{store.Query{Arrays: []int64{5}, Users: []string{"alice"}}, "USING INDEX jobs_by_array_task (array_id=?)", true},
+		{store.Query{Arrays: []int64{0}}, "SCAN jobs", false},
 	} {
-		query, args := jobsQuery(c.q)
-		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		all := strings.Join(plan, "; ")
+		all := queryPlan(t, s, c.q)
 		if !strings.Contains(all, c.want) {
 			t.Errorf("%+v: plan %q, want %s", c.q, all, c.want)
 		}
@@ -338,6 +337,31 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("%+v: plan %q sorts", c.q, all)
 		}
 	}
+}
+
+// queryPlan returns the details of SQLite's plan for Jobs(q), joined by
+// "; ".
+func queryPlan(t *testing.T, s *Store, q store.Query) string {
+	t.Helper()
+	query, args := jobsQuery(q)
+	rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
 }
 
 // createJobs stores jobs in one transaction: a fast way to fill a store
@@ -348,7 +372,7 @@ func (s *Store) createJobs(ctx context.Context, jobs []*api.Job) error {
 		return err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, "INSERT INTO jobs (id, user, state, submitted, job) VALUES (?, ?, ?, ?, ?)")
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO jobs (id, user, state, submitted, array_id, task_id, job) VALUES (?, ?, ?, ?, ?, ?, ?)")
 	if err != nil {
 		return err
 	}
@@ -359,7 +383,7 @@ func (s *Store) createJobs(ctx context.Context, jobs []*api.Job) error {
 		if err != nil {
 			return err
 		}
-		if _, err := stmt.ExecContext(ctx, j.ID, j.User, string(j.State), unixNano(j), string(doc)); err != nil {
+		if _, err := stmt.ExecContext(ctx, j.ID, j.User, string(j.State), unixNano(j), j.ArrayID, j.TaskID, string(doc)); err != nil {
 			return err
 		}
 		last = max(last, j.ID)
@@ -380,6 +404,21 @@ func openAtVersion(t *testing.T, path string, v int) *Store {
 	return openStore(t, path)
 }
 
+// createOldJob stores j as a godockerd of schema version 1 to 3 did, in
+// the columns those versions had.
+func createOldJob(t *testing.T, s *Store, j *api.Job) {
+	t.Helper()
+	doc, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(t.Context(),
+		"INSERT INTO jobs (id, user, state, submitted, job) VALUES (?, ?, ?, ?, ?)",
+		j.ID, j.User, string(j.State), unixNano(j), string(doc)); err != nil {
+		t.Fatalf("create job %d at an old schema version: %v", j.ID, err)
+	}
+}
+
 // TestMigratesFromVersion1: a database made before settings existed gains
 // them (and projects and accounts) when opened, and keeps its jobs.
 func TestMigratesFromVersion1(t *testing.T) {
@@ -387,9 +426,7 @@ func TestMigratesFromVersion1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "godocker.db")
 	s := openAtVersion(t, path, 1)
 	id, _ := s.NextID(ctx)
-	if err := s.CreateJob(ctx, &api.Job{ID: id, User: "alice", State: api.Pending}); err != nil {
-		t.Fatal(err)
-	}
+	createOldJob(t, s, &api.Job{ID: id, User: "alice", State: api.Pending})
 	s.Close()
 	s, err := Open(ctx, path)
 	if err != nil {
@@ -412,9 +449,7 @@ func TestMigratesFromVersion2(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "godocker.db")
 	s := openAtVersion(t, path, 2)
 	id, _ := s.NextID(ctx)
-	if err := s.CreateJob(ctx, &api.Job{ID: id, User: "alice", State: api.Pending}); err != nil {
-		t.Fatal(err)
-	}
+	createOldJob(t, s, &api.Job{ID: id, User: "alice", State: api.Pending})
 	if err := s.SetSetting(ctx, "maintenance", "on"); err != nil {
 		t.Fatal(err)
 	}
@@ -431,6 +466,87 @@ func TestMigratesFromVersion2(t *testing.T) {
 		t.Errorf("setting after migration = %q, %v; want \"on\"", v, err)
 	}
 	checkProjectsAccounts(t, s)
+}
+
+// TestMigratesFromVersion3: a database made before job arrays existed
+// gains their columns and index when opened; its jobs, which are no
+// tasks, keep everything and are found as such.
+func TestMigratesFromVersion3(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "godocker.db")
+	s := openAtVersion(t, path, 3)
+	id, _ := s.NextID(ctx)
+	old := job(id, "alice", api.Pending)
+	createOldJob(t, s, old)
+	if err := s.SetSetting(ctx, "maintenance", "on"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateProject(ctx, &api.Project{Name: "bio", Priority: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAccount(ctx, &api.Account{User: "alice", Priority: 60}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen a version 3 database: %v", err)
+	}
+	defer s.Close()
+	if j, err := s.Job(ctx, id); err != nil {
+		t.Errorf("job lost in migration: %v", err)
+	} else if j.User != old.User || j.State != old.State || !j.Submitted.Equal(old.Submitted) || j.ArrayID != 0 || j.TaskID != 0 {
+		t.Errorf("job after migration = %+v, want %+v", j, old)
+	}
+	if v, err := s.Setting(ctx, "maintenance"); err != nil || v != "on" {
+		t.Errorf("setting after migration = %q, %v; want \"on\"", v, err)
+	}
+	if p, err := s.Project(ctx, "bio"); err != nil || p.Priority != 7 {
+		t.Errorf("project after migration = %+v, %v", p, err)
+	}
+	if a, err := s.Account(ctx, "alice"); err != nil || a.Priority != 60 {
+		t.Errorf("account after migration = %+v, %v", a, err)
+	}
+
+	// The old job is no task; a new task is found by its array.
+	array, _ := s.NextID(ctx)
+	if err := s.CreateJob(ctx, job(array, "bob", api.Running)); err != nil {
+		t.Fatal(err)
+	}
+	taskID, _ := s.NextID(ctx)
+	task := job(taskID, "bob", api.Running)
+	task.ArrayID, task.TaskID = array, 1
+	if err := s.CreateJob(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		q    store.Query
+		want []int64
+	}{
+		{store.Query{Arrays: []int64{0}}, []int64{id, array}},
+		{store.Query{Tasks: []int64{0}, Users: []string{"alice"}}, []int64{id}},
+		{store.Query{Arrays: []int64{array}}, []int64{taskID}},
+		{store.Query{Arrays: []int64{array}, Tasks: []int64{1}}, []int64{taskID}},
+		{store.Query{Arrays: []int64{id}}, nil},
+	} {
+		jobs, err := s.Jobs(ctx, c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, j := range jobs {
+			got = append(got, j.ID)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Jobs(%+v) after migration = %v, want %v", c.q, got, c.want)
+		}
+		if n, err := s.Count(ctx, c.q); err != nil || n != len(c.want) {
+			t.Errorf("Count(%+v) after migration = %d, %v; want %d", c.q, n, err, len(c.want))
+		}
+	}
+	if plan := queryPlan(t, s, store.Query{Arrays: []int64{array}}); !strings.Contains(plan, "USING INDEX jobs_by_array_task") {
+		t.Errorf("plan of an array's tasks after migration: %q, want the index jobs_by_array_task", plan)
+	}
 }
 
 // checkProjectsAccounts checks that s stores projects and accounts.

@@ -224,6 +224,7 @@ func fullJob(id int64) *api.Job {
 			Project:      "genomics",
 			Priority:     -100,
 			Hold:         true,
+			Array:        &api.Array{First: 3, Last: 1001, Step: 2, Limit: 25},
 			Dependencies: []api.Dependency{{Type: api.AfterOK, Jobs: []int64{41, 42}}, {Type: api.AfterAny, Jobs: []int64{7}}},
 			Root:         true,
 			SubmitDir:    "/home/alice/work",
@@ -255,6 +256,9 @@ func fullJob(id int64) *api.Job {
 		SuspendedAt:      submitted.Add(time.Hour + 7),
 		SuspendedSeconds: 61.5,
 		Requeue:          true,
+		ArrayID:          id + 1000,
+		TaskID:           17,
+		Tasks:            &api.Tasks{Next: 41, Running: 5, Done: 12, Failed: 2},
 		Attempts: []api.Attempt{{Attempt: 1, State: api.Failed, Reason: api.Reason{Code: api.ReasonExit, Message: "exited with code 3"},
 			Node: "node-1", Started: submitted.Add(time.Second), Ended: submitted.Add(time.Minute), ExitCode: &firstExit,
 			Usage: api.Usage{WallSeconds: 59, CPUSeconds: 12.5, Memory: 1 << 19, MaxMemory: 1 << 20}, Stdout: "/x/stdout.1", Stderr: "/x/stderr.1"}},
@@ -325,6 +329,13 @@ func scribble(j *api.Job) {
 	if j.ExitCode != nil {
 		*j.ExitCode = -1
 	}
+	if a := j.Spec.Array; a != nil {
+		a.First, a.Last, a.Step, a.Limit = -1, -1, -1, -1
+	}
+	if ts := j.Tasks; ts != nil {
+		ts.Next, ts.Running, ts.Done, ts.Failed = -1, -1, -1, -1
+	}
+	j.ArrayID, j.TaskID = -1, -1
 	for i := range j.Spec.Dependencies {
 		j.Spec.Dependencies[i].Type = "scribbled"
 		for k := range j.Spec.Dependencies[i].Jobs {

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -58,9 +59,11 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Job/NotFound", testJobNotFound},
 		{"Jobs/Query", testJobsQuery},
 		{"Jobs/ManyIDs", testJobsManyIDs},
+		{"Jobs/Arrays", testJobsArrays},
 		{"Jobs/Empty", testJobsEmpty},
 		{"UpdateJob/SeesCurrent", testUpdateSeesCurrent},
 		{"UpdateJob/MovesBetweenStates", testUpdateMovesBetweenStates},
+		{"UpdateJob/MovesBetweenArrays", testUpdateMovesBetweenArrays},
 		{"UpdateJob/FnError", testUpdateFnError},
 		{"UpdateJob/NotFound", testUpdateNotFound},
 		{"UpdateJob/Concurrent", testUpdateConcurrent},
@@ -352,7 +355,14 @@ func queryFixture(t *testing.T, s store.Store) []*api.Job {
 		j.Project = fmt.Sprintf("p%d", i%4)
 		jobs = append(jobs, j)
 	}
-	// Even positions backwards, then odd positions forwards.
+	createScrambled(t, s, jobs)
+	return jobs
+}
+
+// createScrambled stores jobs, sorted by id, in another order: even
+// positions backwards, then odd positions forwards.
+func createScrambled(t *testing.T, s store.Store, jobs []*api.Job) {
+	t.Helper()
 	var order []*api.Job
 	for i := len(jobs) - 2; i >= 0; i -= 2 {
 		order = append(order, jobs[i])
@@ -363,14 +373,15 @@ func queryFixture(t *testing.T, s store.Store) []*api.Job {
 	for _, j := range order {
 		create(t, s, j)
 	}
-	return jobs
 }
 
 // match is the reference implementation of Query.
 func match(q store.Query, j *api.Job) bool {
 	return (len(q.IDs) == 0 || slices.Contains(q.IDs, j.ID)) &&
 		(len(q.Users) == 0 || slices.Contains(q.Users, j.User)) &&
-		(len(q.States) == 0 || slices.Contains(q.States, j.State))
+		(len(q.States) == 0 || slices.Contains(q.States, j.State)) &&
+		(len(q.Arrays) == 0 || slices.Contains(q.Arrays, j.ArrayID)) &&
+		(len(q.Tasks) == 0 || slices.Contains(q.Tasks, j.TaskID))
 }
 
 func expect(q store.Query, jobs []*api.Job) []int64 {
@@ -386,6 +397,25 @@ func expect(q store.Query, jobs []*api.Job) []int64 {
 	return out
 }
 
+// checkQuery checks what Jobs and Count answer to q against the reference
+// implementation over jobs (sorted by id), and returns what Jobs did.
+func checkQuery(t *testing.T, s store.Store, what string, q store.Query, jobs []*api.Job) []*api.Job {
+	t.Helper()
+	got := list(t, s, q)
+	checkIDs(t, what, got, expect(q, jobs))
+	// Count agrees with the query, ignoring its limit.
+	noLimit := q
+	noLimit.Limit = 0
+	n, err := s.Count(t.Context(), q)
+	if err != nil {
+		t.Fatalf("%s: Count: %v", what, err)
+	}
+	if all := expect(noLimit, jobs); n != len(all) {
+		t.Errorf("%s: Count = %d; want %d", what, n, len(all))
+	}
+	return got
+}
+
 func testJobsQuery(t *testing.T, e *env) {
 	s := e.store()
 	jobs := queryFixture(t, s)
@@ -398,7 +428,9 @@ func testJobsQuery(t *testing.T, e *env) {
 		none bool // the query matches no job
 	}{
 		{name: "all", q: store.Query{}},
-		{name: "empty lists select everything", q: store.Query{IDs: []int64{}, Users: []string{}, States: []api.State{}}},
+		{name: "empty lists select everything", q: store.Query{IDs: []int64{}, Users: []string{}, States: []api.State{}, Arrays: []int64{}, Tasks: []int64{}}},
+		{name: "no array", q: store.Query{Arrays: []int64{0}}},
+		{name: "an array", q: store.Query{Arrays: []int64{id(3)}}, none: true},
 		{name: "one id", q: store.Query{IDs: []int64{id(5)}}},
 		{name: "ids unordered, repeated, unknown", q: store.Query{IDs: []int64{id(7), id(2), id(7), unknown, id(30)}}},
 		{name: "unknown id", q: store.Query{IDs: []int64{unknown}}, none: true},
@@ -424,17 +456,7 @@ func testJobsQuery(t *testing.T, e *env) {
 		if (len(want) == 0) != tt.none {
 			t.Fatalf("%s: the fixture matches %d jobs; fix the test case", tt.name, len(want))
 		}
-		checkIDs(t, tt.name, list(t, s, tt.q), want)
-		// Count agrees with the query, ignoring its limit.
-		noLimit := tt.q
-		noLimit.Limit = 0
-		n, err := s.Count(context.Background(), tt.q)
-		if err != nil {
-			t.Fatalf("%s: Count: %v", tt.name, err)
-		}
-		if all := expect(noLimit, jobs); n != len(all) {
-			t.Errorf("%s: Count = %d; want %d", tt.name, n, len(all))
-		}
+		checkQuery(t, s, tt.name, tt.q, jobs)
 	}
 
 	// The jobs come back whole, not just their ids.
@@ -461,6 +483,114 @@ func testJobsManyIDs(t *testing.T, e *env) {
 	checkIDs(t, "40,020 ids", list(t, s, q), expect(q, jobs))
 	q.States = []api.State{api.Pending}
 	checkIDs(t, "40,020 ids, pending", list(t, s, q), expect(q, jobs))
+}
+
+// arrayFixture stores two arrays, a (alice's, tasks 1-7) and b (bob's,
+// tasks 2-10:2), their tasks in states of all kinds and plain jobs of
+// several users between them, created in an order other than their ids';
+// it returns them sorted by id.
+func arrayFixture(t *testing.T, s store.Store) (jobs []*api.Job, a, b int64) {
+	t.Helper()
+	a = nextID(t, s)
+	arrayA := minimalJob(a, "alice", api.Running)
+	arrayA.Spec.Array = &api.Array{First: 1, Last: 7, Step: 1}
+	arrayA.Tasks = &api.Tasks{Next: 8, Running: 2, Done: 3, Failed: 2}
+	jobs = append(jobs, arrayA, minimalJob(nextID(t, s), "bob", api.Pending))
+	b = nextID(t, s)
+	arrayB := minimalJob(b, "bob", api.Running)
+	arrayB.Spec.Array = &api.Array{First: 2, Last: 10, Step: 2, Limit: 2}
+	arrayB.Tasks = &api.Tasks{Next: 12, Running: 1, Done: 2, Failed: 2}
+	jobs = append(jobs, arrayB)
+
+	owner := map[int64]string{a: "alice", b: "bob", 0: ""}
+	plainUsers := []string{"carol", "alice", "bob"}
+	states := []api.State{api.Done, api.Failed, api.Running, api.Killed, api.Pending, api.Held}
+	for i, task := range []struct{ array, task int64 }{
+		{a, 1}, {a, 2}, {b, 2}, {a, 3}, {0, 0}, {b, 4}, {a, 4}, {a, 5}, {0, 0},
+		{b, 6}, {a, 6}, {b, 8}, {a, 7}, {0, 0}, {b, 10},
+	} {
+		user := owner[task.array]
+		if user == "" {
+			user, plainUsers = plainUsers[0], plainUsers[1:]
+		}
+		j := minimalJob(nextID(t, s), user, states[i%len(states)])
+		j.ArrayID, j.TaskID = task.array, task.task
+		jobs = append(jobs, j)
+	}
+	createScrambled(t, s, jobs)
+	return jobs, a, b
+}
+
+func testJobsArrays(t *testing.T, e *env) {
+	s := e.store()
+	jobs, a, b := arrayFixture(t, s)
+	unknown := jobs[len(jobs)-1].ID + 1000
+	// Long lists, past any limit on the parameters of a query.
+	var manyArrays, manyTasks []int64
+	for i := range int64(150) {
+		manyArrays = append(manyArrays, unknown+i)
+		manyTasks = append(manyTasks, 100+i)
+	}
+	manyArrays = append(manyArrays, b)
+	manyTasks = append(manyTasks, 3, 4)
+
+	queries := []struct {
+		name string
+		q    store.Query
+		want int // how many jobs the query matches, Limit aside
+	}{
+		{name: "one array", q: store.Query{Arrays: []int64{a}}, want: 7},
+		{name: "the other array", q: store.Query{Arrays: []int64{b}}, want: 5},
+		{name: "two arrays", q: store.Query{Arrays: []int64{b, a}}, want: 12},
+		{name: "two tasks of an array", q: store.Query{Arrays: []int64{a}, Tasks: []int64{2, 5}}, want: 2},
+		{name: "one task of an array", q: store.Query{Arrays: []int64{b}, Tasks: []int64{6}}, want: 1},
+		{name: "a task the array does not have", q: store.Query{Arrays: []int64{b}, Tasks: []int64{1, 3, 99}}},
+		{name: "tasks of any array", q: store.Query{Tasks: []int64{2}}, want: 2},
+		{name: "tasks of any array, unordered", q: store.Query{Tasks: []int64{6, 1, 4}}, want: 5},
+		{name: "tasks of two arrays", q: store.Query{Arrays: []int64{a, b}, Tasks: []int64{4, 7}}, want: 3},
+		{name: "unknown array", q: store.Query{Arrays: []int64{unknown}}},
+		{name: "a plain job is no array", q: store.Query{Arrays: []int64{jobs[1].ID}}},
+		{name: "not tasks", q: store.Query{Arrays: []int64{0}}, want: 6},
+		{name: "not tasks, by task", q: store.Query{Tasks: []int64{0}}, want: 6},
+		{name: "not tasks, or an array's", q: store.Query{Arrays: []int64{a, 0}}, want: 13},
+		{name: "array and its owner", q: store.Query{Arrays: []int64{a}, Users: []string{"alice"}}, want: 7},
+		{name: "array and another user", q: store.Query{Arrays: []int64{a}, Users: []string{"bob", "carol"}}},
+		{name: "tasks and users", q: store.Query{Tasks: []int64{2, 4}, Users: []string{"bob"}}, want: 2},
+		{name: "array and states", q: store.Query{Arrays: []int64{a}, States: []api.State{api.Done, api.Running}}, want: 3},
+		{name: "arrays, tasks, user and state", q: store.Query{Arrays: []int64{a, b}, Tasks: []int64{2, 3, 4, 6}, Users: []string{"bob"}, States: []api.State{api.Held, api.Killed, api.Pending, api.Done}}, want: 2},
+		{name: "array and an ended state it has no task in", q: store.Query{Arrays: []int64{b}, States: []api.State{api.Cancelled}}},
+		{name: "array and ids", q: store.Query{Arrays: []int64{a}, IDs: []int64{jobs[3].ID, jobs[4].ID, jobs[5].ID, jobs[6].ID}}, want: 3},
+		{name: "array with a limit", q: store.Query{Arrays: []int64{a}, Limit: 3}, want: 7},
+		{name: "many arrays", q: store.Query{Arrays: manyArrays}, want: 5},
+		{name: "many tasks", q: store.Query{Tasks: manyTasks}, want: 3},
+		{name: "many tasks of many arrays", q: store.Query{Arrays: manyArrays, Tasks: manyTasks}, want: 1},
+	}
+	for _, tt := range queries {
+		q := tt.q
+		q.Limit = 0
+		if n := len(expect(q, jobs)); n != tt.want {
+			t.Fatalf("%s: the fixture matches %d jobs, not %d; fix the test case", tt.name, n, tt.want)
+		}
+		checkQuery(t, s, tt.name, tt.q, jobs)
+	}
+
+	// An array's tasks come back whole, in id order, which here is task
+	// order; the arrays' own records come back whole too.
+	byID := map[int64]*api.Job{}
+	for _, j := range jobs {
+		byID[j.ID] = j
+	}
+	var tasks []int64
+	for _, j := range list(t, s, store.Query{Arrays: []int64{a}}) {
+		tasks = append(tasks, j.TaskID)
+		checkJob(t, "Jobs of an array", j, byID[j.ID])
+	}
+	if want := []int64{1, 2, 3, 4, 5, 6, 7}; !slices.Equal(tasks, want) {
+		t.Errorf("tasks of array %d: got %v, want %v", a, tasks, want)
+	}
+	for _, j := range list(t, s, store.Query{IDs: []int64{a, b}}) {
+		checkJob(t, "an array's record", j, byID[j.ID])
+	}
 }
 
 func testJobsEmpty(t *testing.T, e *env) {
@@ -545,6 +675,65 @@ func testUpdateMovesBetweenStates(t *testing.T, e *env) {
 	checkIDs(t, "alice's after b finished", list(t, s, store.Query{Users: []string{"alice"}}), []int64{a.ID, b.ID})
 }
 
+// testUpdateMovesBetweenArrays: the columns a store queries on follow
+// ArrayID and TaskID when an update changes them (the server does not,
+// but a store must not depend on that).
+func testUpdateMovesBetweenArrays(t *testing.T, e *env) {
+	s := e.store()
+	a, b := nextID(t, s), nextID(t, s)
+	task := minimalJob(nextID(t, s), "alice", api.Pending)
+	task.ArrayID, task.TaskID = a, 3
+	other := minimalJob(nextID(t, s), "alice", api.Pending)
+	other.ArrayID, other.TaskID = a, 4
+	plain := minimalJob(nextID(t, s), "alice", api.Pending)
+	jobs := []*api.Job{task, other, plain}
+	for _, j := range jobs {
+		create(t, s, j)
+	}
+	queries := map[string]store.Query{
+		"array a":          {Arrays: []int64{a}},
+		"array b":          {Arrays: []int64{b}},
+		"not tasks":        {Arrays: []int64{0}},
+		"task 3":           {Tasks: []int64{3}},
+		"task 5":           {Tasks: []int64{5}},
+		"task 3 of a":      {Arrays: []int64{a}, Tasks: []int64{3}},
+		"task 5 of b":      {Arrays: []int64{b}, Tasks: []int64{5}},
+		"pending of b":     {Arrays: []int64{b}, States: []api.State{api.Pending}},
+		"running of a, b":  {Arrays: []int64{a, b}, States: []api.State{api.Running}},
+		"alice's of a":     {Arrays: []int64{a}, Users: []string{"alice"}},
+		"not tasks, by id": {Tasks: []int64{0}},
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, name := range slices.Sorted(maps.Keys(queries)) {
+			checkQuery(t, s, name+" "+when, queries[name], jobs)
+		}
+	}
+	check("at first")
+
+	for _, step := range []struct {
+		when          string
+		array, number int64
+		state         api.State
+	}{
+		{"after the task moved to b", b, 5, api.Pending},
+		{"after it started", b, 5, api.Running},
+		{"after it became a plain job", 0, 0, api.Running},
+		{"after it became a task of a again", a, 3, api.Running},
+	} {
+		got, err := s.UpdateJob(t.Context(), task.ID, func(j *api.Job) error {
+			j.ArrayID, j.TaskID, j.State = step.array, step.number, step.state
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("UpdateJob %s: %v", step.when, err)
+		}
+		task.ArrayID, task.TaskID, task.State = step.array, step.number, step.state
+		checkJob(t, "UpdateJob's result "+step.when, got, task)
+		check(step.when)
+	}
+}
+
 type fnError struct{ id int64 }
 
 func (e *fnError) Error() string { return fmt.Sprintf("job %d: not in a state that allows this", e.id) }
@@ -569,6 +758,8 @@ func testUpdateFnError(t *testing.T, e *env) {
 	checkJob(t, "Job after a failed update", get(t, s, want.ID), want)
 	checkIDs(t, "pending after a failed update", list(t, s, store.Query{States: []api.State{api.Pending}}), []int64{want.ID})
 	checkIDs(t, "archived after a failed update", list(t, s, store.Query{States: []api.State{api.Archived}}), nil)
+	checkIDs(t, "its array after a failed update", list(t, s, store.Query{Arrays: []int64{want.ArrayID}, Tasks: []int64{want.TaskID}}), []int64{want.ID})
+	checkIDs(t, "the scribbled array after a failed update", list(t, s, store.Query{Arrays: []int64{-1}}), nil)
 }
 
 func testUpdateNotFound(t *testing.T, e *env) {

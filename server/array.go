@@ -1,0 +1,311 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/executor"
+	"github.com/godocker/godocker/store"
+)
+
+// Job arrays (gsub -t) are one record at submission, whatever their
+// size: the array's. It stays pending (or held) until every task has
+// finished, and its Tasks say how far it is. Its tasks are created one at
+// a time, in order, when the scheduler starts them: each pass offers the
+// planner a few "virtual" tasks of every pending array (copies of the
+// array's record, never stored), and for each one the plan starts, the
+// array's next task is created — a job record of its own, with the
+// array's id and its number (ArrayID, TaskID) — and started. From then on
+// a task is a job like any other, until it finishes and the array counts
+// it.
+
+const (
+	// maxArrayTasks is the largest array a submission may ask for.
+	maxArrayTasks = 1_000_000
+	// offered caps the virtual tasks one array offers the planner in one
+	// pass: more could not start at once on any cluster this serves, and
+	// the cap keeps a pass over a 100,000-task array cheap.
+	offered = 256
+)
+
+// isArray reports whether j is an array's own record.
+func isArray(j *api.Job) bool { return j.Spec.Array != nil && j.ArrayID == 0 }
+
+// validateArray checks -t and -tc.
+func validateArray(a *api.Array) error {
+	switch {
+	case a == nil:
+		return nil
+	case a.First < 1 || a.Last < a.First || a.Step < 1:
+		return api.Invalid(fmt.Sprintf("task range %d-%d:%d: give FIRST-LAST:STEP with 1 ≤ FIRST ≤ LAST and STEP ≥ 1 (-t)", a.First, a.Last, a.Step))
+	case a.Count() > maxArrayTasks:
+		return api.Invalid(fmt.Sprintf("the array has %d tasks; at most %d are accepted", a.Count(), maxArrayTasks))
+	case a.Limit < 0:
+		return api.Invalid(fmt.Sprintf("-tc %d: must be 1 or more", a.Limit))
+	}
+	return nil
+}
+
+// offer expands the pending arrays of jobs into the virtual tasks the
+// planner may start now, and returns the other jobs as they are.
+func offer(pending []*api.Job) []*api.Job {
+	out := make([]*api.Job, 0, len(pending))
+	for _, j := range pending {
+		if !isArray(j) {
+			out = append(out, j)
+			continue
+		}
+		a, t := j.Spec.Array, j.Tasks
+		if t == nil || t.Next > a.Last || j.Deleting {
+			continue
+		}
+		n := min((a.Last-t.Next)/a.Step+1, offered)
+		if a.Limit > 0 {
+			n = min(n, int64(a.Limit)-t.Running)
+		}
+		for i := range n {
+			v := *j
+			v.TaskID = t.Next + i*a.Step
+			out = append(out, &v)
+		}
+	}
+	return out
+}
+
+// waitingArrays records why the arrays with no task on offer wait (their
+// -tc limit), since no decision will say it.
+func (s *Server) waitingArrays(ctx context.Context, pending []*api.Job) {
+	for _, j := range pending {
+		if !isArray(j) || j.Tasks == nil || j.Tasks.Next > j.Spec.Array.Last || j.Spec.Array.Limit <= 0 || j.Tasks.Running < int64(j.Spec.Array.Limit) {
+			continue
+		}
+		tasks := "tasks"
+		if j.Tasks.Running == 1 {
+			tasks = "task"
+		}
+		r := api.Reason{Code: api.ReasonTaskLimit, Message: fmt.Sprintf("running %d %s, the most it may at once (-tc %d)", j.Tasks.Running, tasks, j.Spec.Array.Limit)}
+		if j.Reason != r {
+			s.setReason(ctx, j, r, j.Priority)
+		}
+	}
+}
+
+// startTask creates the next task of the array planned (a virtual task)
+// on node, and starts it.
+func (s *Server) startTask(ctx context.Context, ex executor.Executor, planned *api.Job, node string) {
+	var task int64
+	arr, err := s.store.UpdateJob(ctx, planned.ID, func(a *api.Job) error {
+		if a.State != api.Pending || a.Deleting || a.Tasks == nil || a.Tasks.Next > a.Spec.Array.Last ||
+			a.Spec.Array.Limit > 0 && a.Tasks.Running >= int64(a.Spec.Array.Limit) {
+			return errSkip
+		}
+		task = a.Tasks.Next
+		a.Tasks.Next += a.Spec.Array.Step
+		a.Tasks.Running++
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			s.log.Error("claim the next task of an array", "job", planned.ID, "err", err)
+		}
+		return
+	}
+	t, err := s.createTask(ctx, arr, task, node)
+	if err != nil {
+		s.log.Warn("task could not be created", "job", arr.ID, "task", task, "err", err)
+		s.taskEnded(ctx, &api.Job{ArrayID: arr.ID, TaskID: task, State: api.Failed})
+		return
+	}
+	s.publish(api.EventSubmitted, t)
+	s.launch(ctx, ex, t)
+}
+
+// createTask stores task number n of array a as a running job on node,
+// with its directory, its output files and its execution resolved for it.
+func (s *Server) createTask(ctx context.Context, a *api.Job, n int64, node string) (*api.Job, error) {
+	id, err := s.store.NextID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reserve an id: %w", err)
+	}
+	t := a.Clone()
+	t.ID, t.ArrayID, t.TaskID = id, a.ID, n
+	t.Tasks, t.Reason, t.Priority, t.Deleting = nil, api.Reason{}, api.Priority{}, false
+	t.Dir = filepath.Join(a.Dir, strconv.FormatInt(n, 10))
+	// The task runs as the array was submitted, checked again now: its
+	// owner may have lost a right since.
+	ck, err := s.validate(ctx, ownerOf(a), &t.Spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.resolveOutput(t, ck); err != nil {
+		return nil, err
+	}
+	t.Run = s.buildRun(t, ck)
+	if err := s.makeTaskDir(t); err != nil {
+		return nil, fmt.Errorf("create the directory of task %s: %w", t.Ref(), err)
+	}
+	now := time.Now().UTC()
+	t.State, t.Node, t.Started, t.Submitted = api.Running, node, now, now
+	t.Container = executor.ContainerName(t)
+	if err := s.store.CreateJob(ctx, t); err != nil {
+		return nil, fmt.Errorf("store task %s: %w", t.Ref(), err)
+	}
+	return t, nil
+}
+
+// makeTaskDir creates a task's directory in its array's, owned by the
+// user. The array's directory is the user's: a directory or link the user
+// put there under the task's number is refused, not followed.
+func (s *Server) makeTaskDir(t *api.Job) error {
+	if err := os.Mkdir(t.Dir, 0o700); err != nil {
+		return err
+	}
+	return os.Lchown(t.Dir, t.UID, t.GID)
+}
+
+// taskEnded counts a finished task on its array's record, and finishes
+// the array with its last task.
+func (s *Server) taskEnded(ctx context.Context, t *api.Job) {
+	a, err := s.store.UpdateJob(ctx, t.ArrayID, func(a *api.Job) error {
+		if a.Tasks == nil || a.State.Finished() {
+			return errSkip
+		}
+		a.Tasks.Running = max(a.Tasks.Running-1, 0)
+		if t.State == api.Done {
+			a.Tasks.Done++
+		} else {
+			a.Tasks.Failed++
+		}
+		s.settleArray(a)
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			s.log.Error("count the end of a task", "job", t.ArrayID, "task", t.TaskID, "err", err)
+		}
+		return
+	}
+	kind := api.EventUpdated
+	if a.State.Finished() {
+		kind = api.EventFinished
+		s.log.Info("job array finished", "job", a.ID, "state", a.State, "done", a.Tasks.Done, "failed", a.Tasks.Failed)
+	}
+	s.publish(kind, a)
+}
+
+// settleArray finishes an array whose tasks are all created and ended:
+// done if every one succeeded, cancelled if it was deleted, else failed.
+func (s *Server) settleArray(a *api.Job) {
+	if a.Tasks.Next <= a.Spec.Array.Last || a.Tasks.Running > 0 {
+		return
+	}
+	a.Ended = time.Now().UTC()
+	switch {
+	case a.Deleting:
+		a.State = api.Cancelled
+	case a.Tasks.Failed == 0:
+		a.State, a.Reason = api.Done, api.Reason{}
+	default:
+		a.State = api.Failed
+		a.Reason = api.Reason{Code: api.ReasonTasksFailed, Message: fmt.Sprintf("%d of %d tasks did not succeed", a.Tasks.Failed, a.Spec.Array.Count())}
+	}
+	a.Deleting = false
+}
+
+// deleteArray stops an array: no task is created any more (those never
+// created count as failed), its running tasks are killed, and it ends
+// when the last one has.
+func (s *Server) deleteArray(ctx context.Context, c *caller, id int64) (*api.DeleteResult, error) {
+	res := &api.DeleteResult{ID: id, User: c.User, Action: api.ActionDeleted}
+	a, err := s.store.UpdateJob(ctx, id, func(a *api.Job) error {
+		if err := mayControl(c, a); err != nil {
+			return err
+		}
+		if a.State.Finished() {
+			return api.Conflict(fmt.Sprintf("job %d has already finished (%s)", a.ID, a.State))
+		}
+		if left := a.Spec.Array.Last - a.Tasks.Next; left >= 0 {
+			a.Tasks.Failed += left/a.Spec.Array.Step + 1
+			a.Tasks.Next = a.Spec.Array.Last + 1
+		}
+		a.Deleting = true
+		a.Reason = api.Reason{Code: api.ReasonDeleted, Message: fmt.Sprintf("deleted by %s", c.User)}
+		if a.Tasks.Running > 0 {
+			res.Action = api.ActionRegistered
+		}
+		s.settleArray(a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.Action == api.ActionRegistered {
+		tasks, err := s.store.Jobs(ctx, store.Query{Arrays: []int64{id}, States: []api.State{api.Pending, api.Held, api.Running, api.Suspended}})
+		if err != nil {
+			return nil, fmt.Errorf("list the tasks of job %d: %w", id, err)
+		}
+		for _, t := range tasks {
+			if _, err := s.delete(ctx, c, t.ID); err != nil && !errors.Is(err, api.ErrConflict) {
+				s.log.Error("delete task", "job", id, "task", t.TaskID, "err", err)
+			}
+		}
+	}
+	s.log.Info("job array deleted", "job", id, "by", c.User)
+	kind := api.EventUpdated
+	if a.State.Finished() {
+		kind = api.EventFinished
+	}
+	s.publish(kind, a)
+	s.poke()
+	return res, nil
+}
+
+// resolve finds the record a user's reference names: a job, an array, or
+// a task of an array (ID.TASK).
+func (s *Server) resolve(ctx context.Context, ref api.JobRef) (int64, error) {
+	if ref.Task == 0 {
+		return ref.ID, nil
+	}
+	found, err := s.store.Jobs(ctx, store.Query{Arrays: []int64{ref.ID}, Tasks: []int64{ref.Task}})
+	if err != nil {
+		return 0, fmt.Errorf("find task %s: %w", ref, err)
+	}
+	if len(found) == 0 {
+		a, err := s.store.Job(ctx, ref.ID)
+		if err == nil && isArray(a) && a.Spec.Array.Has(ref.Task) && a.Tasks != nil && ref.Task >= a.Tasks.Next {
+			return 0, api.Conflict(fmt.Sprintf("task %s has not started yet: tasks are created in order as they start; act on the whole array (%d) or wait", ref, ref.ID))
+		}
+		return 0, api.NotFound(fmt.Sprintf("job %s does not exist", ref))
+	}
+	return found[len(found)-1].ID, nil
+}
+
+// rejectArray ends an array that can never run: no more tasks; it fails
+// once the running ones end.
+func (s *Server) rejectArray(ctx context.Context, planned *api.Job, r api.Reason) {
+	a, err := s.store.UpdateJob(ctx, planned.ID, func(a *api.Job) error {
+		if a.State != api.Pending || a.Tasks == nil {
+			return errSkip
+		}
+		if left := a.Spec.Array.Last - a.Tasks.Next; left >= 0 {
+			a.Tasks.Failed += left/a.Spec.Array.Step + 1
+			a.Tasks.Next = a.Spec.Array.Last + 1
+		}
+		s.settleArray(a)
+		a.Reason = r
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			s.log.Error("reject job array", "job", planned.ID, "err", err)
+		}
+		return
+	}
+	s.publish(api.EventUpdated, a)
+}

@@ -1,0 +1,162 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/store"
+)
+
+// tasksOf returns the created tasks of array id, by task number.
+func (h *harness) tasksOf(id int64) map[int64]*api.Job {
+	h.t.Helper()
+	ts, err := h.st.Jobs(context.Background(), store.Query{Arrays: []int64{id}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	m := map[int64]*api.Job{}
+	for _, t := range ts {
+		m[t.TaskID] = t
+	}
+	return m
+}
+
+func arraySpec(first, last, step int64, limit int) api.Spec {
+	s := script("echo $SGE_TASK_ID")
+	s.Array = &api.Array{First: first, Last: last, Step: step, Limit: limit}
+	return s
+}
+
+func TestArrayRunsItsTasksInTurn(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.submit(h.alice, arraySpec(1, 5, 2, 1)) // tasks 1, 3, 5; one at a time
+	if n, _ := h.st.Count(ctx, store.Query{}); n != 1 || a.Tasks == nil || a.Tasks.Next != 1 {
+		t.Fatalf("after submission: %d records, tasks %+v; want the array's alone", n, a.Tasks)
+	}
+	var ids []int64
+	for _, n := range []int64{1, 3, 5} {
+		task := h.waitTask(a.ID, n, api.Running)
+		if running := h.running(); running != 1 {
+			t.Errorf("%d tasks run at once; -tc 1", running)
+		}
+		if task.Dir != filepath.Join(a.Dir, strconv.FormatInt(n, 10)) || task.Stdout != filepath.Join(task.Dir, "stdout") {
+			t.Errorf("task %d: dir %s stdout %s", n, task.Dir, task.Stdout)
+		}
+		for _, kv := range []string{"SGE_TASK_ID=" + strconv.FormatInt(n, 10), "JOB_ID=" + strconv.FormatInt(a.ID, 10),
+			"SGE_TASK_FIRST=1", "SGE_TASK_LAST=5", "SGE_TASK_STEPSIZE=2", "SLURM_ARRAY_TASK_COUNT=3"} {
+			if !containsEnv(task.Run.Env, kv) {
+				t.Errorf("task %d lacks %s", n, kv)
+			}
+		}
+		if n == 3 {
+			if arr := h.waitReason(a.ID, api.ReasonTaskLimit); arr.Reason.Message != "running 1 task, the most it may at once (-tc 1)" {
+				t.Errorf("array waits for %q", arr.Reason.Message)
+			}
+			if code, body := h.do(h.alice, "GET", "/api/v1/jobs/"+strconv.FormatInt(a.ID, 10)+".5", ""); code != 409 || !strings.Contains(body, "has not started yet") {
+				t.Errorf("a task not created yet: %d %s", code, body)
+			}
+			if body := h.must(h.alice, "GET", "/api/v1/jobs/"+strconv.FormatInt(a.ID, 10)+".3", "", 200); !strings.Contains(body, `"task_id":3`) {
+				t.Errorf("GET ID.TASK: %s", body)
+			}
+		}
+		code := 0
+		if n == 3 {
+			code = 7
+		}
+		h.sim.Finish(task.ID, code)
+		ids = append(ids, task.ID)
+	}
+	done := h.waitState(a.ID, api.Failed)
+	if done.Tasks.Done != 2 || done.Tasks.Failed != 1 || done.Reason.Code != api.ReasonTasksFailed {
+		t.Errorf("array at the end: %+v %+v; want 2 done, 1 failed", done.Tasks, done.Reason)
+	}
+	if h.tasksOf(a.ID)[3].State != api.Failed {
+		t.Errorf("task 3: %s", h.tasksOf(a.ID)[3].State)
+	}
+}
+
+// running counts the running jobs.
+func (h *harness) running() int {
+	n, err := h.st.Count(context.Background(), store.Query{States: []api.State{api.Running}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// waitTask waits for task n of array id to be in state want.
+func (h *harness) waitTask(id, n int64, want api.State) *api.Job {
+	h.t.Helper()
+	var task *api.Job
+	h.wait(id, func(*api.Job) bool {
+		task = h.tasksOf(id)[n]
+		return task != nil && task.State == want
+	})
+	return task
+}
+
+func TestDeleteArray(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.submit(h.alice, arraySpec(1, 100, 1, 0))
+	h.waitTask(a.ID, 1, api.Running)
+	h.waitTask(a.ID, 2, api.Running) // the node holds two
+	if _, err := h.srv.delete(ctx, h.bob, a.ID); !errors.Is(err, api.ErrDenied) {
+		t.Errorf("bob deleting alice's array: %v", err)
+	}
+	res, err := h.srv.delete(ctx, h.alice, a.ID)
+	if err != nil || res.Action != api.ActionRegistered {
+		t.Fatalf("delete: %v %+v", err, res)
+	}
+	end := h.waitState(a.ID, api.Cancelled)
+	if end.Tasks.Failed != 100 || end.Tasks.Running != 0 {
+		t.Errorf("tasks at the end: %+v", end.Tasks)
+	}
+	for n, task := range h.tasksOf(a.ID) {
+		if task.State != api.Killed {
+			t.Errorf("task %d is %s", n, task.State)
+		}
+	}
+	if len(h.tasksOf(a.ID)) != 2 {
+		t.Errorf("%d tasks were created; only the two that ran should be", len(h.tasksOf(a.ID)))
+	}
+}
+
+func TestArrayValidation(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, a := range []api.Array{{First: 0, Last: 5, Step: 1}, {First: 5, Last: 4, Step: 1}, {First: 1, Last: 5, Step: 0},
+		{First: 1, Last: 5, Step: 1, Limit: -1}, {First: 1, Last: 2_000_000, Step: 1}} {
+		spec := script("x")
+		spec.Array = &a
+		if _, err := h.srv.submit(context.Background(), h.alice, spec); !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("array %+v: %v; want invalid", a, err)
+		}
+	}
+}
+
+func BenchmarkSubmit(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		spec api.Spec
+	}{
+		{"job", script("x")},
+		{"array100k", arraySpec(1, 100_000, 1, 0)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := newHarness(b, nil)
+			spec := bc.spec
+			spec.Hold = true // measure the submission, not the scheduler
+			for b.Loop() {
+				if _, err := h.srv.submit(context.Background(), h.alice, spec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
