@@ -39,7 +39,6 @@ func TestArrayRunsItsTasksInTurn(t *testing.T) {
 	if n, _ := h.st.Count(ctx, store.Query{}); n != 1 || a.Tasks == nil || a.Tasks.Next != 1 {
 		t.Fatalf("after submission: %d records, tasks %+v; want the array's alone", n, a.Tasks)
 	}
-	var ids []int64
 	for _, n := range []int64{1, 3, 5} {
 		task := h.waitTask(a.ID, n, api.Running)
 		if running := h.running(); running != 1 {
@@ -70,7 +69,6 @@ func TestArrayRunsItsTasksInTurn(t *testing.T) {
 			code = 7
 		}
 		h.sim.Finish(task.ID, code)
-		ids = append(ids, task.ID)
 	}
 	done := h.waitState(a.ID, api.Failed)
 	if done.Tasks.Done != 2 || done.Tasks.Failed != 1 || done.Reason.Code != api.ReasonTasksFailed {
