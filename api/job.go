@@ -109,6 +109,10 @@ type Spec struct {
 	Hold       bool              `json:"hold,omitempty"`        // -h
 	// Array makes the job an array of tasks (-t, -tc).
 	Array *Array `json:"array,omitempty"`
+	// TaskDependencies are arrays this array's tasks wait for task by
+	// task (-hold_jid_ad): task N starts after task N of each has ended,
+	// however it ended.
+	TaskDependencies []int64 `json:"task_dependencies,omitempty"`
 	// Dependencies: the job waits until they are met (-hold_jid,
 	// --dependency).
 	Dependencies []Dependency      `json:"dependencies,omitempty"`
@@ -324,6 +328,7 @@ func (j *Job) Clone() *Job {
 			c.Spec.Dependencies[i] = Dependency{Type: d.Type, Jobs: append([]int64(nil), d.Jobs...)}
 		}
 	}
+	c.Spec.TaskDependencies = append([]int64(nil), j.Spec.TaskDependencies...)
 	if j.Spec.Array != nil {
 		a := *j.Spec.Array
 		c.Spec.Array = &a

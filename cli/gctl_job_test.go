@@ -217,7 +217,7 @@ func TestGctlAlterBadInput(t *testing.T) {
 		{[]string{"1", "-p", "2000"}, "want an integer priority from -1023 to 1024"},
 		{[]string{"1", "-hold_jid", "prep"}, "give job ids: job names in -hold_jid are not supported yet"},
 		{[]string{"1", "-hold_jid", "3.1"}, "-hold_jid 3.1: waiting for one task of an array is not supported; give the array's id"},
-		{[]string{"1", "-hold_jid_ad", "3"}, "-hold_jid_ad: task-by-task dependencies between arrays are not supported yet"},
+		{[]string{"1", "-hold_jid_ad", "3"}, "-hold_jid_ad: changing task-by-task dependencies is not supported yet"},
 		{[]string{"1", "--dependency", "after:3"}, "unknown type \"after\"; want TYPE:ID[:ID...] with TYPE afterany, afterok or afternotok"},
 		{[]string{"1", "--dependency", "afterok:x"}, `"x" is not a job id`},
 		{[]string{"1", "--bogus"}, "unknown option -bogus"},
@@ -278,6 +278,17 @@ func TestGsubDependencies(t *testing.T) {
 	}
 }
 
+func TestGsubHoldJidAd(t *testing.T) {
+	f := newFake("alice")
+	r := gsub(f, "#$ -hold_jid_ad 5\necho\n", "-t", "1-3", "-hold_jid_ad", "3,4")
+	if r.code != 0 || len(f.specs) != 1 {
+		t.Fatalf("gsub -hold_jid_ad: exit %d, %q", r.code, r.stderr)
+	}
+	if got := f.specs[0].TaskDependencies; !reflect.DeepEqual(got, []int64{5, 3, 4}) {
+		t.Errorf("task dependencies %v; want [5 3 4] (the directive's, then the command line's)", got)
+	}
+}
+
 func TestGsubBadDependencies(t *testing.T) {
 	f := newFake("alice")
 	for _, tc := range []struct {
@@ -297,11 +308,12 @@ func TestGsubBadDependencies(t *testing.T) {
 		{"echo\n", []string{"-hold_jid", "3,prep*"}, "job names in -hold_jid are not supported yet"},
 		{"echo\n", []string{"-hold_jid", "3.1"}, "-hold_jid 3.1: waiting for one task of an array is not supported"},
 		{"echo\n", []string{"-hold_jid", "0"}, "-hold_jid 0: give job ids"},
-		{"echo\n", []string{"-hold_jid_ad", "3"}, "gsub: -hold_jid_ad: task-by-task dependencies between arrays are not supported yet; -hold_jid ID waits for the whole array"},
+		{"echo\n", []string{"-hold_jid_ad", "3"}, "gsub: -hold_jid_ad makes the tasks of an array wait task by task: give the array's tasks with -t"},
+		{"echo\n", []string{"-t", "1-3", "-hold_jid_ad", "3.1"}, "-hold_jid_ad 3.1"},
 		{"echo\n", []string{"-hold_jid"}, "option -hold_jid needs a value"},
 		{"#$ -hold_jid prep\necho\n", nil, "STDIN:1: -hold_jid prep: give job ids: job names in -hold_jid are not supported yet in #$ directive"},
 		{"echo\n#$ --dependency afterok:x\n", nil, `STDIN:2: --dependency afterok:x: "x" is not a job id`},
-		{"#$ -hold_jid_ad 3\n", nil, "STDIN:1: -hold_jid_ad: task-by-task dependencies between arrays are not supported yet"},
+		{"#$ -hold_jid_ad 3\n", nil, "-hold_jid_ad makes the tasks of an array wait task by task"},
 	} {
 		r := gsub(f, tc.stdin, tc.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {

@@ -447,6 +447,7 @@ func writeDetail(w io.Writer, j *api.Job) {
 	}
 	ids, others := predecessors(j.Spec.Dependencies)
 	kv("jid_predecessor_list (req)", joinIDs(ids, ","))
+	kv("ja_ad_predecessor_list (req)", joinIDs(j.Spec.TaskDependencies, ","))
 	kv("dependency", dependencyString(others))
 	kv("project", j.Project)
 	if array {

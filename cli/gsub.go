@@ -37,6 +37,7 @@ func gsubFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "p", Usage: "`priority` -1023..1024 (users may only lower it below 0)"},
 		&ucli.BoolFlag{Name: "h", Usage: "submit on hold (state hqw)"},
 		&ucli.StringSliceFlag{Name: "hold_jid", Usage: "wait until the jobs `ID`[,ID...] have ended, however they ended (Slurm's afterany); repeatable"},
+		&ucli.StringSliceFlag{Name: "hold_jid_ad", Usage: "array tasks wait task by task: task N waits for task N of each array `ID`[,ID...] to end (with -t)"},
 		&ucli.StringSliceFlag{Name: "dependency", Usage: "Slurm's dependencies `TYPE:ID`[:ID...][,...]: TYPE afterany (ended), afterok (exited 0) or afternotok (ended otherwise)"},
 		&ucli.StringFlag{Name: "t", Usage: "an array of tasks `FIRST-LAST[:STEP]` (or N: the one task N), numbers from 1; each task sees its number in $SGE_TASK_ID"},
 		&ucli.StringFlag{Name: "tc", Usage: "run at most `N` tasks of the array at once (with -t)"},
@@ -57,7 +58,7 @@ func gsubFlags() []ucli.Flag {
 var valueFlags = map[string]bool{
 	"N": true, "o": true, "e": true, "j": true, "wd": true, "v": true, "l": true, "pe": true,
 	"P": true, "p": true, "sync": true, "S": true, "b": true, "C": true, "image": true, "volume": true,
-	"hold_jid": true, "dependency": true, "t": true, "tc": true,
+	"hold_jid": true, "hold_jid_ad": true, "dependency": true, "t": true, "tc": true,
 }
 
 const gsubUsage = `gsub [options] [script [args...]]
@@ -278,6 +279,12 @@ func parseGsub(args []string, stdin io.Reader, getenv func(string) string, envir
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
+	if spec.TaskDependencies, err = parseHoldJid(slice(fs, "hold_jid_ad")); err != nil {
+		return nil, usagef("%v", strings.Replace(err.Error(), "-hold_jid", "-hold_jid_ad", 1))
+	}
+	if len(spec.TaskDependencies) > 0 && spec.Array == nil {
+		return nil, usagef("-hold_jid_ad makes the tasks of an array wait task by task: give the array's tasks with -t, or use -hold_jid")
+	}
 	spec.Shell = str(fs, "S")
 	if img := str(fs, "image"); img != "" {
 		spec.Image = img
@@ -372,7 +379,7 @@ func parseFlags(opts []string) (*flag.FlagSet, error) {
 // unsupported are Grid Engine's options GoDocker knows of but does not
 // take yet, and why.
 var unsupported = map[string]string{
-	"hold_jid_ad": "task-by-task dependencies between arrays are not supported yet; -hold_jid ID waits for the whole array",
+	"hold_jid_ad": "changing task-by-task dependencies is not supported yet: delete and submit the array again",
 }
 
 func cleanFlagError(err error) error {

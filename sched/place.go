@@ -184,6 +184,17 @@ func (p *planner) dependenciesMet(e *entry) (api.Reason, Action) {
 			}
 		}
 	}
+	if j.TaskID != 0 {
+		for _, a := range j.Spec.TaskDependencies {
+			if st, ok := p.s.DependedTasks[api.JobRef{ID: a, Task: j.TaskID}]; ok && st.Finished() {
+				continue
+			}
+			if p.s.Depended[a].Finished() {
+				continue // the array ended without that task
+			}
+			return api.Reason{Code: api.ReasonDependency, Message: fmt.Sprintf("waiting for task %d.%d to end (-hold_jid_ad)", a, j.TaskID)}, Wait
+		}
+	}
 	return api.Reason{}, Start
 }
 

@@ -80,8 +80,10 @@
 // are done (exit 0); afternotok when all finished otherwise (failed,
 // killed, cancelled, rejected). One that can no longer be met (afterok on
 // a job that failed, afternotok on one that succeeded) is rejected with
-// ReasonDependencyNeverSatisfied, and the server fails it. This check
-// comes first.
+// ReasonDependencyNeverSatisfied, and the server fails it. A task of an
+// array with Spec.TaskDependencies (-hold_jid_ad) also waits until the
+// task of the same number of each array listed has ended (afterany), or
+// that array has ended without creating it. This check comes first.
 //
 // # Quotas
 //
@@ -232,6 +234,10 @@ type Snapshot struct {
 	// (Spec.Dependencies); a job missing from it is taken as still to
 	// come.
 	Depended map[int64]api.State
+	// DependedTasks holds the state of the tasks that the tasks on offer
+	// depend on task by task (Spec.TaskDependencies); a task missing from
+	// it was not created yet.
+	DependedTasks map[api.JobRef]api.State
 }
 
 // Action is what to do with a pending job.

@@ -610,3 +610,32 @@ func TestDependencies(t *testing.T) {
 		})
 	}
 }
+
+func TestTaskDependencies(t *testing.T) {
+	task := func(n int64) *api.Job {
+		return job(1, 1, gib, func(j *api.Job) { j.TaskID, j.Spec.TaskDependencies = n, []int64{7} })
+	}
+	tasks := map[api.JobRef]api.State{{ID: 7, Task: 1}: api.Failed, {ID: 7, Task: 2}: api.Running}
+	for _, tc := range []struct {
+		name    string
+		job     *api.Job
+		array   api.State
+		want    string
+		message string
+	}{
+		{"its peer ended (failed: afterany)", task(1), api.Pending, "1@n", ""},
+		{"its peer runs", task(2), api.Pending, "1:Dependency", "waiting for task 7.2 to end (-hold_jid_ad)"},
+		{"its peer is not created yet", task(3), api.Pending, "1:Dependency", "waiting for task 7.3 to end (-hold_jid_ad)"},
+		{"the array ended without it", task(3), api.Cancelled, "1@n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := Plan(Snapshot{Pending: jobs(tc.job), Nodes: []Node{node("n", 4)}, Depended: map[int64]api.State{7: tc.array}, DependedTasks: tasks})
+			if got := verdicts(ds); got != tc.want {
+				t.Errorf("Plan = %q; want %q", got, tc.want)
+			}
+			if tc.message != "" && ds[0].Reason.Message != tc.message {
+				t.Errorf("reason %q; want %q", ds[0].Reason.Message, tc.message)
+			}
+		})
+	}
+}

@@ -158,3 +158,31 @@ func BenchmarkSubmit(b *testing.B) {
 		})
 	}
 }
+
+func TestHoldJidAd(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.submit(h.alice, arraySpec(1, 3, 1, 1))
+	spec := arraySpec(1, 3, 1, 0)
+	spec.TaskDependencies = []int64{a.ID}
+	b := h.submit(h.alice, spec)
+	a1 := h.waitTask(a.ID, 1, api.Running)
+	if w := h.waitReason(b.ID, api.ReasonDependency); w.Reason.Message != "waiting for task 1.1 to end (-hold_jid_ad)" {
+		t.Errorf("b waits for %q", w.Reason.Message)
+	}
+	h.sim.Finish(a1.ID, 1) // however it ends
+	h.waitTask(b.ID, 1, api.Running)
+	if w := h.waitReason(b.ID, api.ReasonDependency); w.Reason.Message != "waiting for task 1.2 to end (-hold_jid_ad)" {
+		t.Errorf("b then waits for %q", w.Reason.Message)
+	}
+	plain := script("x")
+	plain.TaskDependencies = []int64{a.ID}
+	if _, err := h.srv.submit(ctx, h.alice, plain); !errors.Is(err, api.ErrInvalid) {
+		t.Errorf("-hold_jid_ad without -t: %v", err)
+	}
+	notArray := arraySpec(1, 2, 1, 0)
+	notArray.TaskDependencies = []int64{a1.ID}
+	if _, err := h.srv.submit(ctx, h.alice, notArray); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "not an array") {
+		t.Errorf("-hold_jid_ad on a task's record: %v", err)
+	}
+}

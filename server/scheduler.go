@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -72,8 +74,14 @@ func (s *Server) pass(ctx context.Context) error {
 		if err != nil {
 			s.log.Warn("executor has no nodes now", "executor", name, "err", err)
 		}
+		offered := offer(only(pending, name))
+		tasks, err := s.dependedTasks(ctx, offered)
+		if err != nil {
+			return err
+		}
 		plan := sched.Plan(sched.Snapshot{
-			Pending:       offer(only(pending, name)),
+			Pending:       offered,
+			DependedTasks: tasks,
 			Running:       only(running, name),
 			Nodes:         nodes,
 			Now:           now,
@@ -98,6 +106,7 @@ func (s *Server) dependedStates(ctx context.Context, pending []*api.Job) (map[in
 		for _, d := range j.Spec.Dependencies {
 			ids = append(ids, d.Jobs...)
 		}
+		ids = append(ids, j.Spec.TaskDependencies...)
 	}
 	if len(ids) == 0 {
 		return nil, nil
@@ -116,6 +125,32 @@ func (s *Server) dependedStates(ctx context.Context, pending []*api.Job) (map[in
 				states[j.ID] = api.Done
 			}
 		}
+	}
+	return states, nil
+}
+
+// dependedTasks reads the state of the tasks that the tasks on offer
+// wait for task by task (-hold_jid_ad).
+func (s *Server) dependedTasks(ctx context.Context, offered []*api.Job) (map[api.JobRef]api.State, error) {
+	arrays, tasks := map[int64]bool{}, map[int64]bool{}
+	for _, j := range offered {
+		if j.TaskID == 0 || j.ArrayID != 0 {
+			continue
+		}
+		for _, a := range j.Spec.TaskDependencies {
+			arrays[a], tasks[j.TaskID] = true, true
+		}
+	}
+	if len(arrays) == 0 {
+		return nil, nil
+	}
+	found, err := s.store.Jobs(ctx, store.Query{Arrays: slices.Collect(maps.Keys(arrays)), Tasks: slices.Collect(maps.Keys(tasks))})
+	if err != nil {
+		return nil, fmt.Errorf("read the tasks waited for: %w", err)
+	}
+	states := make(map[api.JobRef]api.State, len(found))
+	for _, t := range found {
+		states[api.JobRef{ID: t.ArrayID, Task: t.TaskID}] = t.State
 	}
 	return states, nil
 }

@@ -203,6 +203,9 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 	if err := s.validateDependencies(ctx, spec.Dependencies); err != nil {
 		return nil, err
 	}
+	if err := s.validateTaskDependencies(ctx, spec); err != nil {
+		return nil, err
+	}
 	for k, v := range spec.Env {
 		if !envName.MatchString(k) {
 			return nil, api.Invalid(fmt.Sprintf("environment variable name %q is not valid (-v): use letters, digits and _", k))
@@ -310,6 +313,27 @@ func (s *Server) validateDependencies(ctx context.Context, deps []api.Dependency
 	for _, id := range ids {
 		if !known[id] {
 			return api.Invalid(fmt.Sprintf("the job depends on job %d, which does not exist", id))
+		}
+	}
+	return nil
+}
+
+// validateTaskDependencies checks -hold_jid_ad: only an array may wait
+// task by task, and only for arrays.
+func (s *Server) validateTaskDependencies(ctx context.Context, spec *api.Spec) error {
+	if len(spec.TaskDependencies) == 0 {
+		return nil
+	}
+	if spec.Array == nil {
+		return api.Invalid("-hold_jid_ad makes the tasks of an array wait for the tasks of others: give the array's tasks with -t, or use -hold_jid")
+	}
+	for _, id := range spec.TaskDependencies {
+		a, err := s.store.Job(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || err == nil && !isArray(a) {
+			return api.Invalid(fmt.Sprintf("-hold_jid_ad %d: job %d is not an array; use -hold_jid for a job", id, id))
+		}
+		if err != nil {
+			return fmt.Errorf("read job %d: %w", id, err)
 		}
 	}
 	return nil
