@@ -119,11 +119,36 @@ func (s *Server) startTask(ctx context.Context, ex executor.Executor, planned *a
 	t, err := s.createTask(ctx, arr, task, node)
 	if err != nil {
 		s.log.Warn("task could not be created", "job", arr.ID, "task", task, "err", err)
-		s.taskEnded(ctx, &api.Job{ArrayID: arr.ID, TaskID: task, State: api.Failed})
+		s.failedTask(ctx, arr, task, err)
 		return
 	}
 	s.publish(api.EventSubmitted, t)
+	// The array may have been deleted while the task was being created,
+	// after the deletion listed the tasks to kill.
+	if cur, err := s.store.Job(ctx, arr.ID); err == nil && cur.Deleting {
+		s.finish(ctx, t, api.Killed, cur.Reason, nil, time.Time{}, time.Time{})
+		return
+	}
 	s.launch(ctx, ex, t)
+}
+
+// failedTask records task n of array a as failed, for a reason that kept
+// it from being created (its owner lost a right since submission, say),
+// so that gstat shows why; the array counts it.
+func (s *Server) failedTask(ctx context.Context, a *api.Job, n int64, cause error) {
+	t := &api.Job{ArrayID: a.ID, TaskID: n, State: api.Failed}
+	if id, err := s.store.NextID(ctx); err == nil {
+		t = a.Clone()
+		t.ID, t.ArrayID, t.TaskID, t.Tasks = id, a.ID, n, nil
+		t.Dir = filepath.Join(a.Dir, strconv.FormatInt(n, 10))
+		t.State, t.Ended, t.Run, t.Priority = api.Failed, time.Now().UTC(), nil, api.Priority{}
+		t.Reason = api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + cause.Error()}
+		if err := s.store.CreateJob(ctx, t); err != nil {
+			s.log.Error("record a task that could not be created", "job", a.ID, "task", n, "err", err)
+		}
+		s.publish(api.EventFinished, t)
+	}
+	s.taskEnded(ctx, t)
 }
 
 // createTask stores task number n of array a as a running job on node,
@@ -197,6 +222,7 @@ func (s *Server) taskEnded(ctx context.Context, t *api.Job) {
 		s.log.Info("job array finished", "job", a.ID, "state", a.State, "done", a.Tasks.Done, "failed", a.Tasks.Failed)
 	}
 	s.publish(kind, a)
+	s.poke() // room for its next task
 }
 
 // settleArray finishes an array whose tasks are all created and ended:

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -184,5 +185,29 @@ func TestHoldJidAd(t *testing.T) {
 	notArray.TaskDependencies = []int64{a1.ID}
 	if _, err := h.srv.submit(ctx, h.alice, notArray); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "not an array") {
 		t.Errorf("-hold_jid_ad on a task's record: %v", err)
+	}
+}
+
+// TestTaskThatCannotBeCreated: a task whose creation fails (here its
+// directory is taken by a file the user put there) is recorded as failed
+// with the reason, and the array goes on.
+func TestTaskThatCannotBeCreated(t *testing.T) {
+	h := newHarness(t, nil)
+	spec := arraySpec(1, 2, 1, 1)
+	spec.Hold = true
+	a := h.submit(h.alice, spec)
+	if err := os.WriteFile(filepath.Join(a.Dir, "1"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.srv.control(context.Background(), h.alice, a.ID, api.ControlRelease); err != nil {
+		t.Fatal(err)
+	}
+	failed := h.waitTask(a.ID, 1, api.Failed)
+	if failed.Reason.Code != api.ReasonStartFailed || !strings.Contains(failed.Reason.Message, "file exists") {
+		t.Errorf("task 1: %+v", failed.Reason)
+	}
+	h.sim.Finish(h.waitTask(a.ID, 2, api.Running).ID, 0)
+	if end := h.waitState(a.ID, api.Failed); end.Tasks.Failed != 1 || end.Tasks.Done != 1 {
+		t.Errorf("array: %+v", end.Tasks)
 	}
 }

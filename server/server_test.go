@@ -81,7 +81,7 @@ func newHarness(t testing.TB, tweak func(*config.Config)) *harness {
 	ex := sim.New(executor.Node{Name: "n1", CPUs: 2, Memory: 4 * gib})
 	bus := cluster.NewLocal()
 	h := &harness{t: t, sim: ex, st: st, bus: bus, cfg: cfg,
-		srv: New(cfg, st, []executor.Executor{ex}, bus, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+		srv: New(cfg, st, []executor.Executor{ex}, bus, slog.New(slog.NewTextHandler(testLog(), nil)))}
 	h.alice = h.user("alice", 5001)
 	h.bob = h.user("bob", 5002)
 	h.admin = &caller{Identity: api.Identity{User: "root", UID: 0, GID: 0, Admin: true}, Home: "/root"}
@@ -675,4 +675,13 @@ func TestMaintenance(t *testing.T) {
 	if _, err := h.srv.submit(ctx, h.bob, script("x")); err != nil {
 		t.Errorf("after maintenance: %v", err)
 	}
+}
+
+// testLog is where the server under test logs: nowhere, unless
+// GODOCKER_TEST_LOG=1.
+func testLog() io.Writer {
+	if os.Getenv("GODOCKER_TEST_LOG") == "1" {
+		return os.Stderr
+	}
+	return io.Discard
 }
