@@ -279,6 +279,37 @@ type Tasks struct {
 	// (failed, killed, cancelled).
 	Done   int64 `json:"done,omitempty"`
 	Failed int64 `json:"failed,omitempty"`
+	// Deleted are the tasks deleted before they were created (gdel
+	// ID.TASK), in increasing order; they count as failed and are never
+	// created.
+	Deleted []int64 `json:"deleted,omitempty"`
+}
+
+// Remaining returns the tasks of array a not created yet, given t, as
+// runs of a's step (Grid Engine shows them so: 5-9:2,13-99:2).
+func (a *Array) Remaining(t *Tasks) []Array {
+	next := a.First
+	var deleted []int64
+	if t != nil {
+		next, deleted = max(t.Next, a.First), t.Deleted
+	}
+	var runs []Array
+	if a.Step < 1 {
+		return nil
+	}
+	for _, d := range deleted {
+		if d < next || d > a.Last || !a.Has(d) {
+			continue
+		}
+		if d > next {
+			runs = append(runs, Array{First: next, Last: d - a.Step, Step: a.Step})
+		}
+		next = d + a.Step
+	}
+	if next <= a.Last {
+		runs = append(runs, Array{First: next, Last: next + (a.Last-next)/a.Step*a.Step, Step: a.Step})
+	}
+	return runs
 }
 
 // Ref is how users name a job: its id, or ID.TASK for a task of an
@@ -335,6 +366,7 @@ func (j *Job) Clone() *Job {
 	}
 	if j.Tasks != nil {
 		t := *j.Tasks
+		t.Deleted = append([]int64(nil), j.Tasks.Deleted...)
 		c.Tasks = &t
 	}
 	if j.Attempts != nil {

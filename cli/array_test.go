@@ -424,3 +424,14 @@ func TestGctlArrayTasks(t *testing.T) {
 		t.Errorf("states: 30.3 %s, 40.3 %s, 50 %s", f.jobs[502].State, f.jobs[504].State, f.jobs[50].State)
 	}
 }
+
+func TestPendingTasksWithDeletions(t *testing.T) {
+	j := &api.Job{Spec: api.Spec{Array: &api.Array{First: 1, Last: 99, Step: 2}}, Tasks: &api.Tasks{Next: 5, Deleted: []int64{11, 13, 99}}}
+	next, tasks := notCreated(j)
+	if next != 5 || tasks != "5-9:2,15-97:2" {
+		t.Errorf("notCreated = %d, %q; want 5, 5-9:2,15-97:2", next, tasks)
+	}
+	if n := notStarted(j); n != 3+42 {
+		t.Errorf("notStarted = %d; want 45", n)
+	}
+}

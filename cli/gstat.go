@@ -306,32 +306,33 @@ func tableRows(jobs []*api.Job) []tableRow {
 	return rows
 }
 
-// notCreated returns the first task of array j not created yet and the
-// range of those tasks as qstat shows pending tasks: 6-1000:2, or 7 for
-// one; "" when every task was created.
+// notCreated returns the first task of array j not created yet and those
+// tasks as qstat shows pending tasks: 6-1000:2, 7 for one, runs joined by
+// commas when some were deleted (5-9:2,13-99:2); "" when every task was
+// created.
 func notCreated(j *api.Job) (next int64, tasks string) {
-	a := j.Spec.Array
-	next = a.First
-	if j.Tasks != nil {
-		next = max(j.Tasks.Next, a.First)
+	runs := j.Spec.Array.Remaining(j.Tasks)
+	if len(runs) == 0 {
+		return 0, ""
 	}
-	if a.Step < 1 || next > a.Last {
-		return next, ""
+	parts := make([]string, len(runs))
+	for i, r := range runs {
+		if r.First == r.Last {
+			parts[i] = strconv.FormatInt(r.First, 10)
+		} else {
+			parts[i] = r.String()
+		}
 	}
-	last := next + (a.Last-next)/a.Step*a.Step
-	if last == next {
-		return next, strconv.FormatInt(next, 10)
-	}
-	return next, fmt.Sprintf("%d-%d:%d", next, last, a.Step)
+	return runs[0].First, strings.Join(parts, ",")
 }
 
 // notStarted counts the tasks of array j not created yet.
 func notStarted(j *api.Job) int64 {
-	next, tasks := notCreated(j)
-	if tasks == "" {
-		return 0
+	var n int64
+	for _, r := range j.Spec.Array.Remaining(j.Tasks) {
+		n += r.Count()
 	}
-	return (j.Spec.Array.Last-next)/j.Spec.Array.Step + 1
+	return n
 }
 
 // writeTable prints jobs as qstat does: nothing at all when there are

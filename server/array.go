@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -65,17 +66,44 @@ func offer(pending []*api.Job) []*api.Job {
 		if t == nil || t.Next > a.Last || j.Deleting {
 			continue
 		}
-		n := min((a.Last-t.Next)/a.Step+1, offered)
+		n := int64(offered)
 		if a.Limit > 0 {
 			n = min(n, int64(a.Limit)-t.Running)
 		}
-		for i := range n {
-			v := *j
-			v.TaskID = t.Next + i*a.Step
-			out = append(out, &v)
+		for _, r := range a.Remaining(t) {
+			for task := r.First; task <= r.Last && n > 0; task += r.Step {
+				v := *j
+				v.TaskID = task
+				out = append(out, &v)
+				n--
+			}
 		}
 	}
 	return out
+}
+
+// remaining counts the tasks of array a not created yet.
+func remaining(a *api.Job) int64 {
+	var n int64
+	for _, r := range a.Spec.Array.Remaining(a.Tasks) {
+		n += r.Count()
+	}
+	return n
+}
+
+// stopCreating makes an array create no more tasks: those left count as
+// failed.
+func stopCreating(a *api.Job) {
+	a.Tasks.Failed += remaining(a)
+	a.Tasks.Next = a.Spec.Array.Last + 1
+}
+
+// skipDeleted moves an array's next task past those deleted before they
+// were created.
+func skipDeleted(a *api.Job) {
+	for a.Tasks.Next <= a.Spec.Array.Last && slices.Contains(a.Tasks.Deleted, a.Tasks.Next) {
+		a.Tasks.Next += a.Spec.Array.Step
+	}
 }
 
 // waitingArrays records why the arrays with no task on offer wait (their
@@ -107,6 +135,7 @@ func (s *Server) startTask(ctx context.Context, ex executor.Executor, planned *a
 		}
 		task = a.Tasks.Next
 		a.Tasks.Next += a.Spec.Array.Step
+		skipDeleted(a)
 		a.Tasks.Running++
 		return nil
 	})
@@ -256,10 +285,7 @@ func (s *Server) deleteArray(ctx context.Context, c *caller, id int64) (*api.Del
 		if a.State.Finished() {
 			return api.Conflict(fmt.Sprintf("job %d has already finished (%s)", a.ID, a.State))
 		}
-		if left := a.Spec.Array.Last - a.Tasks.Next; left >= 0 {
-			a.Tasks.Failed += left/a.Spec.Array.Step + 1
-			a.Tasks.Next = a.Spec.Array.Last + 1
-		}
+		stopCreating(a)
 		a.Deleting = true
 		a.Reason = api.Reason{Code: api.ReasonDeleted, Message: fmt.Sprintf("deleted by %s", c.User)}
 		if a.Tasks.Running > 0 {
@@ -304,12 +330,88 @@ func (s *Server) resolve(ctx context.Context, ref api.JobRef) (int64, error) {
 	}
 	if len(found) == 0 {
 		a, err := s.store.Job(ctx, ref.ID)
-		if err == nil && isArray(a) && a.Spec.Array.Has(ref.Task) && a.Tasks != nil && ref.Task >= a.Tasks.Next {
-			return 0, api.Conflict(fmt.Sprintf("task %s has not started yet: tasks are created in order as they start; act on the whole array (%d) or wait", ref, ref.ID))
+		if err == nil && notCreated(a, ref.Task) {
+			return 0, api.Conflict(fmt.Sprintf("task %s has not started yet: tasks are created in order as they start; delete it (gdel %s), act on the whole array (%d), or wait", ref, ref, ref.ID))
 		}
 		return 0, api.NotFound(fmt.Sprintf("job %s does not exist", ref))
 	}
 	return found[len(found)-1].ID, nil
+}
+
+// notCreated reports whether task is one of array a's still to be
+// created.
+func notCreated(a *api.Job, task int64) bool {
+	if !isArray(a) || a.Tasks == nil {
+		return false
+	}
+	for _, r := range a.Spec.Array.Remaining(a.Tasks) {
+		if task >= r.First && task <= r.Last && r.Has(task) {
+			return true
+		}
+	}
+	return false
+}
+
+// deleteRef deletes what ref names: a job, an array, a task, or a task
+// not created yet.
+func (s *Server) deleteRef(ctx context.Context, c *caller, ref api.JobRef) (*api.DeleteResult, error) {
+	if ref.Task != 0 {
+		if a, err := s.store.Job(ctx, ref.ID); err == nil && notCreated(a, ref.Task) {
+			return s.deleteTask(ctx, c, ref)
+		}
+	}
+	id, err := s.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.delete(ctx, c, id)
+}
+
+// deleteTask deletes a task of an array before it was created: it will
+// never be, it counts as failed, and a cancelled record says so.
+func (s *Server) deleteTask(ctx context.Context, c *caller, ref api.JobRef) (*api.DeleteResult, error) {
+	a, err := s.store.UpdateJob(ctx, ref.ID, func(a *api.Job) error {
+		if err := mayControl(c, a); err != nil {
+			return err
+		}
+		if !notCreated(a, ref.Task) {
+			return errSkip
+		}
+		i, _ := slices.BinarySearch(a.Tasks.Deleted, ref.Task)
+		a.Tasks.Deleted = slices.Insert(a.Tasks.Deleted, i, ref.Task)
+		a.Tasks.Failed++
+		skipDeleted(a)
+		s.settleArray(a)
+		return nil
+	})
+	if errors.Is(err, errSkip) {
+		// Created meanwhile: delete it as a job.
+		id, err := s.resolve(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return s.delete(ctx, c, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if id, err := s.store.NextID(ctx); err == nil {
+		t := a.Clone()
+		t.ID, t.ArrayID, t.TaskID, t.Tasks, t.Run, t.Priority = id, a.ID, ref.Task, nil, nil, api.Priority{}
+		t.Dir = filepath.Join(a.Dir, strconv.FormatInt(ref.Task, 10))
+		t.State, t.Ended = api.Cancelled, time.Now().UTC()
+		t.Reason = api.Reason{Code: api.ReasonDeleted, Message: fmt.Sprintf("deleted by %s before it ran", c.User)}
+		if err := s.store.CreateJob(ctx, t); err != nil {
+			s.log.Error("record a deleted task", "job", a.ID, "task", ref.Task, "err", err)
+		}
+	}
+	s.log.Info("task deleted before it started", "job", a.ID, "task", ref.Task, "by", c.User)
+	kind := api.EventUpdated
+	if a.State.Finished() {
+		kind = api.EventFinished
+	}
+	s.publish(kind, a)
+	return &api.DeleteResult{ID: a.ID, Action: api.ActionDeleted, User: c.User}, nil
 }
 
 // rejectArray ends an array that can never run: no more tasks; it fails
@@ -319,10 +421,7 @@ func (s *Server) rejectArray(ctx context.Context, planned *api.Job, r api.Reason
 		if a.State != api.Pending || a.Tasks == nil {
 			return errSkip
 		}
-		if left := a.Spec.Array.Last - a.Tasks.Next; left >= 0 {
-			a.Tasks.Failed += left/a.Spec.Array.Step + 1
-			a.Tasks.Next = a.Spec.Array.Last + 1
-		}
+		stopCreating(a)
 		s.settleArray(a)
 		a.Reason = r
 		return nil

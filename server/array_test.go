@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -209,5 +210,49 @@ func TestTaskThatCannotBeCreated(t *testing.T) {
 	h.sim.Finish(h.waitTask(a.ID, 2, api.Running).ID, 0)
 	if end := h.waitState(a.ID, api.Failed); end.Tasks.Failed != 1 || end.Tasks.Done != 1 {
 		t.Errorf("array: %+v", end.Tasks)
+	}
+}
+
+func TestDeleteTaskNotCreated(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	spec := arraySpec(1, 5, 1, 0)
+	spec.Hold = true
+	a := h.submit(h.alice, spec)
+	del := func(c *caller, task int64) error {
+		_, err := h.srv.deleteRef(ctx, c, api.JobRef{ID: a.ID, Task: task})
+		return err
+	}
+	if err := del(h.bob, 2); !errors.Is(err, api.ErrDenied) {
+		t.Errorf("bob deleting alice's task: %v", err)
+	}
+	for _, n := range []int64{1, 3, 5} {
+		if err := del(h.alice, n); err != nil {
+			t.Fatalf("delete task %d: %v", n, err)
+		}
+	}
+	if err := del(h.alice, 3); !errors.Is(err, api.ErrConflict) {
+		t.Errorf("deleting task 3 again: %v; want conflict (it has ended)", err)
+	}
+	if err := del(h.alice, 9); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("deleting task 9 of 1-5: %v", err)
+	}
+	arr, _ := h.st.Job(ctx, a.ID)
+	if arr.Tasks.Next != 2 || arr.Tasks.Failed != 3 || !slices.Equal(arr.Tasks.Deleted, []int64{1, 3, 5}) {
+		t.Errorf("array after deletions: %+v", arr.Tasks)
+	}
+	if _, err := h.srv.control(ctx, h.alice, a.ID, api.ControlRelease); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int64{2, 4} {
+		h.sim.Finish(h.waitTask(a.ID, n, api.Running).ID, 0)
+	}
+	end := h.waitState(a.ID, api.Failed)
+	if end.Tasks.Done != 2 || end.Tasks.Failed != 3 {
+		t.Errorf("array at the end: %+v", end.Tasks)
+	}
+	tasks := h.tasksOf(a.ID)
+	if len(tasks) != 5 || tasks[3].State != api.Cancelled || tasks[3].Reason.Code != api.ReasonDeleted {
+		t.Errorf("tasks: %d records, task 3 %+v", len(tasks), tasks[3])
 	}
 }

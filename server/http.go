@@ -224,11 +224,11 @@ func visible(j *api.Job, c *caller) *api.Job {
 }
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, err := s.jobID(r)
+	ref, err := api.ParseJobRef(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	res, err := s.delete(r.Context(), c, id)
+	res, err := s.deleteRef(r.Context(), c, ref)
 	if err != nil {
 		return err
 	}

@@ -259,7 +259,7 @@ func fullJob(id int64) *api.Job {
 		Requeue:          true,
 		ArrayID:          id + 1000,
 		TaskID:           17,
-		Tasks:            &api.Tasks{Next: 41, Running: 5, Done: 12, Failed: 2},
+		Tasks:            &api.Tasks{Next: 41, Running: 5, Done: 12, Failed: 2, Deleted: []int64{7, 9}},
 		Attempts: []api.Attempt{{Attempt: 1, State: api.Failed, Reason: api.Reason{Code: api.ReasonExit, Message: "exited with code 3"},
 			Node: "node-1", Started: submitted.Add(time.Second), Ended: submitted.Add(time.Minute), ExitCode: &firstExit,
 			Usage: api.Usage{WallSeconds: 59, CPUSeconds: 12.5, Memory: 1 << 19, MaxMemory: 1 << 20}, Stdout: "/x/stdout.1", Stderr: "/x/stderr.1"}},
@@ -335,6 +335,9 @@ func scribble(j *api.Job) {
 	}
 	if ts := j.Tasks; ts != nil {
 		ts.Next, ts.Running, ts.Done, ts.Failed = -1, -1, -1, -1
+		for i := range ts.Deleted {
+			ts.Deleted[i] = -1
+		}
 	}
 	j.ArrayID, j.TaskID = -1, -1
 	for i := range j.Spec.TaskDependencies {
