@@ -256,3 +256,35 @@ func TestDeleteTaskNotCreated(t *testing.T) {
 		t.Errorf("tasks: %d records, task 3 %+v", len(tasks), tasks[3])
 	}
 }
+
+func TestRequeueTask(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.submit(h.alice, arraySpec(1, 2, 1, 0))
+	for _, n := range []int64{1, 2} {
+		code := 0
+		if n == 2 {
+			code = 4
+		}
+		h.sim.Finish(h.waitTask(a.ID, n, api.Running).ID, code)
+	}
+	h.waitState(a.ID, api.Failed)
+	if _, err := h.srv.control(ctx, h.alice, a.ID, api.ControlRequeue); !errors.Is(err, api.ErrConflict) {
+		t.Errorf("requeue of the array itself: %v; want conflict", err)
+	}
+	id, err := h.srv.resolve(ctx, api.JobRef{ID: a.ID, Task: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.srv.control(ctx, h.alice, id, api.ControlRequeue); err != nil {
+		t.Fatal(err)
+	}
+	if arr, _ := h.st.Job(ctx, a.ID); arr.State != api.Pending || arr.Tasks.Failed != 0 || arr.Tasks.Running != 1 {
+		t.Errorf("array after requeueing its failed task: %s %+v", arr.State, arr.Tasks)
+	}
+	again := h.wait(id, func(j *api.Job) bool { return j.State == api.Running && j.Attempt == 2 })
+	h.sim.Finish(again.ID, 0)
+	if end := h.waitState(a.ID, api.Done); end.Tasks.Done != 2 {
+		t.Errorf("array at the end: %+v", end.Tasks)
+	}
+}

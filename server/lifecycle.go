@@ -151,10 +151,14 @@ func runSeconds(j *api.Job, now time.Time) float64 {
 // running one so that it goes back when its container has exited.
 func (s *Server) requeueJob(ctx context.Context, c *caller, id int64) (*api.Job, error) {
 	var kill bool
+	var was api.State
 	j, err := s.transition(ctx, c, id, "requeue", func(j *api.Job) error {
+		was = j.State
 		switch {
-		case j.ArrayID != 0 || isArray(j):
-			return api.Conflict(fmt.Sprintf("job %s is part of an array: requeueing arrays and their tasks is not supported yet; submit the task again", j.Ref()))
+		case isArray(j):
+			return api.Conflict(fmt.Sprintf("job %s is an array: requeue its tasks (gctl requeue %s.TASK)", j.Ref(), j.Ref()))
+		case j.ArrayID != 0 && j.Run == nil:
+			return api.Conflict(fmt.Sprintf("task %s was deleted before it started: it cannot be requeued", j.Ref()))
 		case j.State.Active():
 			if j.Deleting {
 				return api.Conflict(fmt.Sprintf("job %s is being killed already", j.Ref()))
@@ -178,8 +182,38 @@ func (s *Server) requeueJob(ctx context.Context, c *caller, id int64) (*api.Job,
 				return nil, fmt.Errorf("kill job %d to requeue it: %w", id, err)
 			}
 		}
+	} else if j.ArrayID != 0 {
+		s.taskRequeued(ctx, j, was)
 	}
 	return j, nil
+}
+
+// taskRequeued takes back the count of a finished task put back in the
+// queue; an array that had finished waits for it again.
+func (s *Server) taskRequeued(ctx context.Context, t *api.Job, was api.State) {
+	a, err := s.store.UpdateJob(ctx, t.ArrayID, func(a *api.Job) error {
+		if a.Tasks == nil {
+			return errSkip
+		}
+		if was == api.Done {
+			a.Tasks.Done = max(a.Tasks.Done-1, 0)
+		} else {
+			a.Tasks.Failed = max(a.Tasks.Failed-1, 0)
+		}
+		a.Tasks.Running++
+		if a.State.Finished() {
+			a.State, a.Ended = api.Pending, time.Time{}
+			a.Reason = api.Reason{Code: api.ReasonRequeued, Message: fmt.Sprintf("task %s was requeued", t.Ref())}
+		}
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			s.log.Error("count a requeued task", "job", t.ArrayID, "task", t.TaskID, "err", err)
+		}
+		return
+	}
+	s.publish(api.EventUpdated, a)
 }
 
 // nextAttempt records j's current attempt in j.Attempts, keeps its output
