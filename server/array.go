@@ -165,19 +165,33 @@ func (s *Server) startTask(ctx context.Context, ex executor.Executor, planned *a
 // it from being created (its owner lost a right since submission, say),
 // so that gstat shows why; the array counts it.
 func (s *Server) failedTask(ctx context.Context, a *api.Job, n int64, cause error) {
-	t := &api.Job{ArrayID: a.ID, TaskID: n, State: api.Failed}
-	if id, err := s.store.NextID(ctx); err == nil {
-		t = a.Clone()
-		t.ID, t.ArrayID, t.TaskID, t.Tasks = id, a.ID, n, nil
-		t.Dir = filepath.Join(a.Dir, strconv.FormatInt(n, 10))
-		t.State, t.Ended, t.Run, t.Priority = api.Failed, time.Now().UTC(), nil, api.Priority{}
-		t.Reason = api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + cause.Error()}
-		if err := s.store.CreateJob(ctx, t); err != nil {
-			s.log.Error("record a task that could not be created", "job", a.ID, "task", n, "err", err)
+	s.endedTask(ctx, a, n, api.Failed, api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + cause.Error()})
+	s.taskEnded(ctx, &api.Job{ArrayID: a.ID, TaskID: n, State: api.Failed})
+}
+
+// endedTask stores a record of task n of array a, which ended in state
+// for reason without running, so that gstat shows it.
+func (s *Server) endedTask(ctx context.Context, a *api.Job, n int64, state api.State, reason api.Reason) {
+	id, err := s.store.NextID(ctx)
+	if err == nil {
+		t := taskOf(a, n, id)
+		t.State, t.Reason, t.Ended, t.Run = state, reason, time.Now().UTC(), nil
+		if err = s.store.CreateJob(ctx, t); err == nil {
+			s.publish(api.EventFinished, t)
 		}
-		s.publish(api.EventFinished, t)
 	}
-	s.taskEnded(ctx, t)
+	if err != nil {
+		s.log.Error("record a task that did not run", "job", a.ID, "task", n, "state", state, "err", err)
+	}
+}
+
+// taskOf is task n of array a as a record of its own, store id id.
+func taskOf(a *api.Job, n, id int64) *api.Job {
+	t := a.Clone()
+	t.ID, t.ArrayID, t.TaskID = id, a.ID, n
+	t.Tasks, t.Reason, t.Priority, t.Deleting = nil, api.Reason{}, api.Priority{}, false
+	t.Dir = filepath.Join(a.Dir, strconv.FormatInt(n, 10))
+	return t
 }
 
 // createTask stores task number n of array a as a running job on node,
@@ -187,10 +201,7 @@ func (s *Server) createTask(ctx context.Context, a *api.Job, n int64, node strin
 	if err != nil {
 		return nil, fmt.Errorf("reserve an id: %w", err)
 	}
-	t := a.Clone()
-	t.ID, t.ArrayID, t.TaskID = id, a.ID, n
-	t.Tasks, t.Reason, t.Priority, t.Deleting = nil, api.Reason{}, api.Priority{}, false
-	t.Dir = filepath.Join(a.Dir, strconv.FormatInt(n, 10))
+	t := taskOf(a, n, id)
 	// The task runs as the array was submitted, checked again now: its
 	// owner may have lost a right since.
 	ck, err := s.validate(ctx, ownerOf(a), &t.Spec)
@@ -395,16 +406,7 @@ func (s *Server) deleteTask(ctx context.Context, c *caller, ref api.JobRef) (*ap
 	if err != nil {
 		return nil, err
 	}
-	if id, err := s.store.NextID(ctx); err == nil {
-		t := a.Clone()
-		t.ID, t.ArrayID, t.TaskID, t.Tasks, t.Run, t.Priority = id, a.ID, ref.Task, nil, nil, api.Priority{}
-		t.Dir = filepath.Join(a.Dir, strconv.FormatInt(ref.Task, 10))
-		t.State, t.Ended = api.Cancelled, time.Now().UTC()
-		t.Reason = api.Reason{Code: api.ReasonDeleted, Message: fmt.Sprintf("deleted by %s before it ran", c.User)}
-		if err := s.store.CreateJob(ctx, t); err != nil {
-			s.log.Error("record a deleted task", "job", a.ID, "task", ref.Task, "err", err)
-		}
-	}
+	s.endedTask(ctx, a, ref.Task, api.Cancelled, api.Reason{Code: api.ReasonDeleted, Message: fmt.Sprintf("deleted by %s before it ran", c.User)})
 	s.log.Info("task deleted before it started", "job", a.ID, "task", ref.Task, "by", c.User)
 	kind := api.EventUpdated
 	if a.State.Finished() {
