@@ -16,10 +16,7 @@ import (
 func TestHoldAndRelease(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
-	blocker := script("sleep")
-	blocker.CPUs = 2
-	b := h.submit(h.bob, blocker)
-	h.waitState(b.ID, api.Running)
+	b := h.fillNode(h.bob)
 	j := h.submit(h.alice, script("x"))
 
 	if _, err := h.srv.control(ctx, h.bob, j.ID, api.ControlHold); !errors.Is(err, api.ErrDenied) {
@@ -173,10 +170,7 @@ func (h *harness) wait(id int64, cond func(*api.Job) bool) *api.Job {
 func TestAlter(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
-	blocker := script("sleep")
-	blocker.CPUs = 2
-	b := h.submit(h.bob, blocker)
-	h.waitState(b.ID, api.Running)
+	b := h.fillNode(h.bob)
 	j := h.submit(h.alice, script("x"))
 
 	two, name := 2, "renamed"

@@ -241,10 +241,7 @@ func TestQuotas(t *testing.T) {
 	}
 
 	// A job of alice's waits behind bob's, which fills the node.
-	blocker := script("sleep")
-	blocker.CPUs = 2
-	b := h.submit(h.bob, blocker)
-	h.waitState(b.ID, api.Running)
+	b := h.fillNode(h.bob)
 	queued := h.submit(h.alice, script("x"))
 
 	// Start well inside a period, so that the period does not end

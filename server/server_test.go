@@ -136,6 +136,16 @@ func (h *harness) submit(c *caller, spec api.Spec) *api.Job {
 	return j
 }
 
+// fillNode runs a job of c's that takes the whole node (2 cpus) until the
+// test finishes it, and returns it.
+func (h *harness) fillNode(c *caller) *api.Job {
+	h.t.Helper()
+	spec := script("sleep")
+	spec.CPUs = 2
+	j := h.submit(c, spec)
+	return h.waitState(j.ID, api.Running)
+}
+
 // waitState waits (bounded) for the job to reach state, watching the bus.
 func (h *harness) waitState(id int64, want api.State) *api.Job {
 	h.t.Helper()
@@ -564,10 +574,7 @@ func TestFairShareOrdersByRecentUse(t *testing.T) {
 	h.srv.ledger.add(&api.Job{User: "alice", Group: "alice", Spec: api.Spec{CPUs: 2, Memory: gib}, Run: &api.Run{CPUs: 2, Memory: gib},
 		Started: now.Add(-20 * time.Hour), Ended: now.Add(-10 * time.Hour)}, now)
 
-	blocker := script("sleep")
-	blocker.CPUs = 2
-	b := h.submit(h.bob, blocker)
-	h.waitState(b.ID, api.Running)
+	b := h.fillNode(h.bob)
 	heavy := h.submit(h.alice, api.Spec{Name: "heavy", Script: "x", CPUs: 2, Memory: gib})
 	light := h.submit(h.bob, api.Spec{Name: "light", Script: "x", CPUs: 2, Memory: gib})
 	for _, id := range []int64{heavy.ID, light.ID} {
