@@ -172,6 +172,9 @@ var admission = []check{(*planner).dependenciesMet, (*planner).withinQuota, (*pl
 
 // dependenciesMet: every job the job depends on ended as it must.
 func (p *planner) dependenciesMet(e *entry) (api.Reason, Action) {
+	if !e.deps {
+		return api.Reason{}, Start
+	}
 	j := p.s.Pending[e.i]
 	for _, d := range j.Spec.Dependencies {
 		for _, id := range d.Jobs {

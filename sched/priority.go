@@ -18,6 +18,7 @@ type entry struct {
 	value   float64
 	i       int32 // index in Snapshot.Pending
 	project int32 // index in planner.projectList
+	deps    bool  // the job has dependencies to check (read once, in rank)
 }
 
 // sortKey holds what the queue is ordered by, compactly, so that sorting
@@ -71,7 +72,8 @@ func (p *planner) rank() []int32 {
 			terms[i] = fs.terms(j)
 		}
 		keys[i] = sortKey{sec: j.Submitted.Unix(), nsec: int32(j.Submitted.Nanosecond()), id: j.ID, prio: int32(j.Spec.Priority)}
-		p.entries[i] = entry{need: demand(j), wall: max(j.Spec.Walltime, 0), i: int32(i), project: p.project(j.Project).idx}
+		p.entries[i] = entry{need: demand(j), wall: max(j.Spec.Walltime, 0), i: int32(i), project: p.project(j.Project).idx,
+			deps: len(j.Spec.Dependencies) > 0 || j.TaskID != 0 && len(j.Spec.TaskDependencies) > 0}
 	}
 	if fs != nil {
 		p.stride = nParts
