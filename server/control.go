@@ -69,3 +69,25 @@ func (s *Server) delete(ctx context.Context, c *caller, id int64) (*api.DeleteRe
 	s.poke()
 	return res, nil
 }
+
+// kill marks a running job as being killed for reason, and kills its
+// container; the watcher records it as killed when the container exits.
+func (s *Server) kill(ctx context.Context, ex executor.Executor, j *api.Job, reason api.Reason) {
+	k, err := s.store.UpdateJob(ctx, j.ID, func(cur *api.Job) error {
+		if !cur.State.Active() || cur.Attempt != j.Attempt || cur.Deleting {
+			return errSkip
+		}
+		cur.Deleting, cur.Reason = true, reason
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			s.log.Error("mark job to kill", "job", j.ID, "err", err)
+		}
+		return
+	}
+	s.log.Info("killing job", "job", j.ID, "user", j.User, "reason", reason.Code)
+	if err := ex.Kill(ctx, k); err != nil && !errors.Is(err, executor.ErrNotFound) {
+		s.log.Error("kill job", "job", j.ID, "err", err)
+	}
+}

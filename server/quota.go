@@ -3,7 +3,6 @@ package server
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/godocker/godocker/api"
-	"github.com/godocker/godocker/executor"
 	"github.com/godocker/godocker/quota"
 	"github.com/godocker/godocker/store"
 )
@@ -133,28 +131,6 @@ func (s *Server) killOverQuota(ctx context.Context, running []*api.Job, users, p
 	}
 }
 
-// kill marks a running job as being killed for reason, and kills its
-// container; the watcher records it as killed when the container exits.
-func (s *Server) kill(ctx context.Context, ex executor.Executor, j *api.Job, reason api.Reason) {
-	k, err := s.store.UpdateJob(ctx, j.ID, func(cur *api.Job) error {
-		if !cur.State.Active() || cur.Attempt != j.Attempt || cur.Deleting {
-			return errSkip
-		}
-		cur.Deleting, cur.Reason = true, reason
-		return nil
-	})
-	if err != nil {
-		if !errors.Is(err, errSkip) {
-			s.log.Error("mark job to kill", "job", j.ID, "err", err)
-		}
-		return
-	}
-	s.log.Info("killing job", "job", j.ID, "user", j.User, "reason", reason.Code)
-	if err := ex.Kill(ctx, k); err != nil && !errors.Is(err, executor.ErrNotFound) {
-		s.log.Error("kill job", "job", j.ID, "err", err)
-	}
-}
-
 func (s *Server) getQuotas(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	b, err := s.readBooks(r.Context())
 	if err != nil {
@@ -236,15 +212,6 @@ func (s *Server) getUsage(w http.ResponseWriter, r *http.Request, _ *caller) err
 		Projects: shares(projects),
 	})
 	return nil
-}
-
-// demandOf is what a running job holds.
-func demandOf(j *api.Job) api.Limit {
-	l := api.Limit{CPUs: j.CPUs(), Memory: j.Spec.Memory, GPUs: max(j.Spec.GPUs, 0), Jobs: 1}
-	if j.Run != nil {
-		l.Memory = j.Run.Memory
-	}
-	return l
 }
 
 // shares sorts entries by name and sets each one's share of the cpu·seconds.

@@ -40,16 +40,23 @@ func newLedger(window, halfLife time.Duration) *ledger {
 
 // recordOf is what j held from its start until ended.
 func recordOf(j *api.Job, ended time.Time) usageRecord {
-	mem := j.Spec.Memory
-	if j.Run != nil {
-		mem = j.Run.Memory
-	}
+	held := demandOf(j)
 	r := usageRecord{user: j.User, group: j.Group, project: j.Project, started: j.Started, ended: ended,
-		cpus: j.CPUs(), gpus: max(j.Spec.GPUs, 0), memory: mem, suspended: j.SuspendedSeconds}
+		cpus: held.CPUs, gpus: held.GPUs, memory: held.Memory, suspended: j.SuspendedSeconds}
 	if !j.SuspendedAt.IsZero() && ended.After(j.SuspendedAt) {
 		r.suspended += ended.Sub(j.SuspendedAt).Seconds()
 	}
 	return r
+}
+
+// demandOf is what a job holds while it runs: its cpus, its memory as
+// resolved (Run) or asked for, its gpus.
+func demandOf(j *api.Job) api.Limit {
+	l := api.Limit{CPUs: j.CPUs(), Memory: j.Spec.Memory, GPUs: max(j.Spec.GPUs, 0), Jobs: 1}
+	if j.Run != nil {
+		l.Memory = j.Run.Memory
+	}
+	return l
 }
 
 // active is the share of the record's time that was not spent suspended.
