@@ -185,7 +185,8 @@ func TestHardening(t *testing.T) {
 	t.Parallel()
 	ex := engine(t)
 	ro, rw := t.TempDir(), sharedDir(t)
-	j := newJob("sh", "-c", "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status >/rw/status && exec sleep 300")
+	// The job writes aside then renames, so the test never reads a half-written file.
+	j := newJob("sh", "-c", "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status >/rw/.status && mv /rw/.status /rw/status && exec sleep 300")
 	j.Run.CPUs, j.Run.Memory, j.Run.Pids = 2, 64<<20, 100
 	j.Run.Mounts = []api.Mount{{Source: ro, Target: "/ro", ReadOnly: true}, {Source: rw, Target: "/rw"}}
 	ev := executortest.Watch(t, ex)
@@ -249,8 +250,14 @@ func TestHardening(t *testing.T) {
 		}
 	}
 
-	// What the process sees: no capabilities, no new privileges.
-	b, err := os.ReadFile(filepath.Join(rw, "status"))
+	// What the process sees: no capabilities, no new privileges. Started
+	// means the container runs, not that its first command has finished.
+	var b []byte
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, err = os.ReadFile(filepath.Join(rw, "status")); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
