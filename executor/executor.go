@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/godocker/godocker/api"
@@ -101,7 +103,22 @@ type Session interface {
 	Resize(ctx context.Context, rows, cols uint16) error
 	// Wait returns the process's exit code once it has ended.
 	Wait(ctx context.Context) (int, error)
+	// Signal sends sig to the process (the SSH gateway passes on the
+	// client's signal requests, and SIGHUP when the client hangs up).
+	// Signalling a process that has ended is not an error. ErrUnsupported
+	// where the platform cannot.
+	Signal(ctx context.Context, sig syscall.Signal) error
 	Close() error
+}
+
+// Dialer is implemented by executors that can open a TCP connection to a
+// port inside a job's running container, from within the container's own
+// network (so "localhost" is the container's loopback, whatever network
+// the job has): the SSH gateway's port forwarding (ssh -L).
+type Dialer interface {
+	// DialJob connects to 127.0.0.1:port as seen from inside the job's
+	// container. ErrNotFound if the job has no running container.
+	DialJob(ctx context.Context, j *api.Job, port int) (net.Conn, error)
 }
 
 // Executor runs jobs' containers on a platform. Start runs job.Run exactly:

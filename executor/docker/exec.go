@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -177,6 +181,82 @@ func (s *session) Wait(ctx context.Context) (int, error) {
 		}
 		delay = min(2*delay, 100*time.Millisecond)
 	}
+}
+
+// Signal sends sig to the process. The engine has no API for signalling
+// an exec'd process, so Signal kills the host pid the engine reports for
+// it; that works only where GoDocker runs on the engine's machine, in its
+// pid namespace and with the right to signal the process (as root).
+// Before killing, it checks that the pid is still in the job's container
+// (its cgroup names the container's id), so that a reused pid is never
+// signalled; where it cannot check, the error wraps
+// executor.ErrUnsupported. Signalling a process that has ended is not an
+// error.
+func (s *session) Signal(ctx context.Context, sig syscall.Signal) error {
+	in, err := s.inspectStarted(ctx)
+	if err != nil {
+		return fmt.Errorf("signal exec in job %d: %w", s.job, err)
+	}
+	if !in.Running || in.Pid <= 0 {
+		return nil // ended, or never started
+	}
+	if err := inContainer(in.Pid, in.ContainerID); err != nil {
+		// The process may have ended between the inspect and the check.
+		if again, ierr := s.cli.ContainerExecInspect(ctx, s.id); ierr == nil && !again.Running {
+			return nil
+		}
+		return fmt.Errorf("signal exec in job %d: %w", s.job, err)
+	}
+	if err := syscall.Kill(in.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal exec in job %d: kill pid %d: %w", s.job, in.Pid, err)
+	}
+	return nil
+}
+
+// inspectStarted inspects the exec once the engine has started its
+// process. The engine answers the attach before it starts the process, so
+// right after Exec there may be no pid yet (the engine reports it running
+// already); a signal sent then must not be lost. A process that has not
+// started has no pid; one that has ended keeps it.
+func (s *session) inspectStarted(ctx context.Context) (container.ExecInspect, error) {
+	delay := time.Millisecond
+	for {
+		in, err := s.cli.ContainerExecInspect(ctx, s.id)
+		if err != nil || in.Pid > 0 {
+			return in, err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-s.done: // the output ended: the process will not start now
+			t.Stop()
+			return s.cli.ContainerExecInspect(ctx, s.id)
+		case <-ctx.Done():
+			t.Stop()
+			return in, ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
+
+// inContainer checks that the host process pid belongs to the container
+// with the full id id: its /proc/PID/cgroup names the container's
+// cgroup (".../docker-ID.scope" with the systemd driver, "/docker/ID"
+// with cgroupfs). If not, the error wraps executor.ErrUnsupported: the
+// engine's pids are not this machine's (a remote engine, another pid
+// namespace).
+func inContainer(pid int, id string) error {
+	if id == "" {
+		return fmt.Errorf("the engine did not say which container pid %d is in: %w", pid, executor.ErrUnsupported)
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return fmt.Errorf("pid %d of container %.12s is not visible here (a remote engine or another pid namespace?): %w (%v)", pid, id, executor.ErrUnsupported, err)
+	}
+	if !strings.Contains(string(b), id) {
+		return fmt.Errorf("pid %d here is not in container %.12s (a remote engine or another pid namespace?): %w", pid, id, executor.ErrUnsupported)
+	}
+	return nil
 }
 
 // Close releases the connection (the process keeps running if it has not
