@@ -34,6 +34,7 @@ type Client interface {
 	Delete(ctx context.Context, ref api.JobRef) (*api.DeleteResult, error)
 	Events(ctx context.Context, ids ...int64) (<-chan api.Event, error)
 	Whoami(ctx context.Context) (*api.Identity, error)
+	Info(ctx context.Context) (*api.ServerInfo, error)
 	Maintenance(ctx context.Context) (*api.Maintenance, error)
 	SetMaintenance(ctx context.Context, m api.Maintenance) (*api.Maintenance, error)
 
@@ -47,6 +48,10 @@ type Client interface {
 	PutAccount(ctx context.Context, a api.Account) (*api.Account, error)
 	Usage(ctx context.Context) (*api.UsageReport, error)
 	Quotas(ctx context.Context) (*api.QuotaReport, error)
+
+	Keys(ctx context.Context, user string) ([]*api.Key, error)
+	AddKey(ctx context.Context, r api.AddKeyRequest) (*api.Key, error)
+	DeleteKey(ctx context.Context, user, fingerprint string) error
 
 	Control(ctx context.Context, ref api.JobRef, action string) (*api.Job, error)
 	Alter(ctx context.Context, ref api.JobRef, a api.Alter) (*api.Job, error)

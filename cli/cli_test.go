@@ -37,6 +37,7 @@ type fake struct {
 	events  chan api.Event
 	maint   api.Maintenance
 	admin   bool
+	gateway string // what Info says of the SSH gateway
 
 	// Projects (the default one always there), accounts, and the canned
 	// reports of Quotas and Usage.
@@ -50,6 +51,8 @@ type fake struct {
 	removedProject []string      // DeleteProject
 	controls       []string      // Control: "hold 12"
 	alters         []alterCall   // Alter
+
+	keys []*api.Key // registered SSH keys (fake_keys_test.go)
 }
 
 // alterCall is one Alter the fake received.
@@ -203,6 +206,10 @@ func (f *fake) SetMaintenance(_ context.Context, m api.Maintenance) (*api.Mainte
 
 func (f *fake) Whoami(context.Context) (*api.Identity, error) {
 	return &api.Identity{User: f.me}, nil
+}
+
+func (f *fake) Info(context.Context) (*api.ServerInfo, error) {
+	return &api.ServerInfo{SSHGateway: f.gateway}, nil
 }
 
 // writes is how many changes reached the fake server.

@@ -51,6 +51,7 @@ func gctlCommands(ctx context.Context, c Client, stdout, stderr io.Writer) []*uc
 	}
 	return append(cmds,
 		g.alterCommand(),
+		g.keyCommand(),
 		leaf(maintenanceCommand(ctx, c, stdout)),
 		g.projectCommand(),
 		g.quotaCommand(),

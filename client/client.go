@@ -144,6 +144,15 @@ func (c *Client) Whoami(ctx context.Context) (*api.Identity, error) {
 	return &id, nil
 }
 
+// Info says what the server offers, e.g. the SSH gateway's address.
+func (c *Client) Info(ctx context.Context) (*api.ServerInfo, error) {
+	var in api.ServerInfo
+	if err := c.do(ctx, http.MethodGet, "/api/v1/info", nil, nil, &in); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
 // Events streams job events (Server-Sent Events) until ctx ends or the
 // connection drops; the channel is closed then. ids, if given, restricts
 // the stream to those jobs.

@@ -21,6 +21,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.Handle("GET /api/v1/whoami", s.authed(s.whoami))
+	mux.Handle("GET /api/v1/info", s.authed(s.info))
 	mux.Handle("POST /api/v1/jobs", s.authed(s.postJob))
 	mux.Handle("GET /api/v1/jobs", s.authed(s.listJobs))
 	mux.Handle("GET /api/v1/jobs/{id}", s.authed(s.getJob))
@@ -40,6 +41,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("PUT /api/v1/accounts/{user}", s.authed(s.putAccount))
 	mux.Handle("GET /api/v1/usage", s.authed(s.getUsage))
 	mux.Handle("GET /api/v1/quotas", s.authed(s.getQuotas))
+	mux.Handle("GET /api/v1/keys", s.authed(s.listKeys))
+	mux.Handle("POST /api/v1/keys", s.authed(s.postKey))
+	mux.Handle("DELETE /api/v1/keys", s.authed(s.deleteKey))
 	return mux
 }
 
@@ -105,6 +109,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (s *Server) whoami(w http.ResponseWriter, _ *http.Request, c *caller) error {
 	writeJSON(w, http.StatusOK, c.Identity)
+	return nil
+}
+
+func (s *Server) info(w http.ResponseWriter, _ *http.Request, _ *caller) error {
+	writeJSON(w, http.StatusOK, api.ServerInfo{SSHGateway: s.cfg.SSHAddress()})
 	return nil
 }
 

@@ -12,10 +12,12 @@ import (
 
 // Errors callers branch on.
 var (
-	// ErrNotFound: no job with that id, no project with that name.
+	// ErrNotFound: no job with that id, no project with that name, no
+	// key of that fingerprint for that user.
 	ErrNotFound = errors.New("not found")
-	// ErrExists: CreateJob with an id that is already taken, or
-	// CreateProject with a name that is.
+	// ErrExists: CreateJob with an id that is already taken,
+	// CreateProject with a name that is, or AddKey with a key the user
+	// registered already.
 	ErrExists = errors.New("already exists")
 )
 
@@ -84,6 +86,19 @@ type Store interface {
 	Account(ctx context.Context, user string) (*api.Account, error)
 	// PutAccount stores a.User's account, replacing any.
 	PutAccount(ctx context.Context, a *api.Account) error
+
+	// Keys returns the SSH public keys registered by user ("": every
+	// user's), ordered by user, then by when they were added, then by
+	// fingerprint.
+	Keys(ctx context.Context, user string) ([]*api.Key, error)
+	// AddKey registers k for k.User; ErrExists if that user registered a
+	// key of that fingerprint already. Two users may register the same
+	// key: a key only ever opens its registrant's jobs.
+	AddKey(ctx context.Context, k *api.Key) error
+	// DeleteKey removes user's key of that fingerprint; ErrNotFound if
+	// there is none (another user's key of that fingerprint is not
+	// user's).
+	DeleteKey(ctx context.Context, user, fingerprint string) error
 
 	// Close releases the store.
 	Close() error

@@ -6,7 +6,8 @@
 // Each job is one row: the columns that queries filter on (id, user,
 // state, submitted, array_id, task_id) and the whole job in api's JSON
 // wire format, the one encoding of a job everywhere. Projects and accounts are rows of their
-// name and their JSON (projects.go).
+// name and their JSON (projects.go), SSH keys of their user, fingerprint
+// and JSON (keys.go).
 package sqlite
 
 import (
@@ -112,6 +113,15 @@ var schema = []string{
 	-- jobs cost it nothing; SQLite uses it only for a query that states
 	-- array_id != 0 itself (whereClause does).
 	CREATE INDEX jobs_by_array_task ON jobs (array_id, task_id) WHERE array_id != 0;`,
+	// 5: users' SSH public keys (gctl key add). A user registers a
+	// fingerprint once; two users may register the same key.
+	`CREATE TABLE keys (
+		user        TEXT    NOT NULL,
+		fingerprint TEXT    NOT NULL, -- SHA256:..., compared as bytes
+		added       INTEGER NOT NULL, -- Unix nanoseconds: the order of a user's keys
+		key         TEXT    NOT NULL, -- the api.Key, JSON
+		PRIMARY KEY (user, fingerprint)
+	) STRICT;`,
 }
 
 // Pragmas of every connection.

@@ -224,6 +224,7 @@ func fullJob(id int64) *api.Job {
 			Project:          "genomics",
 			Priority:         -100,
 			Hold:             true,
+			Interactive:      true,
 			Array:            &api.Array{First: 3, Last: 1001, Step: 2, Limit: 25},
 			TaskDependencies: []int64{17, 19},
 			Dependencies:     []api.Dependency{{Type: api.AfterOK, Jobs: []int64{41, 42}}, {Type: api.AfterAny, Jobs: []int64{7}}},
