@@ -107,6 +107,10 @@ type Spec struct {
 	Project    string            `json:"project,omitempty"`     // -P
 	Priority   int               `json:"priority,omitempty"`    // -p, -1023..1024
 	Hold       bool              `json:"hold,omitempty"`        // -h
+	// Interactive: no script; the container waits (a long-lived init as
+	// the user) for its owner to enter it through the SSH gateway
+	// (gsub -I). It ends with gdel or at its walltime.
+	Interactive bool `json:"interactive,omitempty"`
 	// Array makes the job an array of tasks (-t, -tc).
 	Array *Array `json:"array,omitempty"`
 	// TaskDependencies are arrays this array's tasks wait for task by

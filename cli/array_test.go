@@ -317,7 +317,7 @@ func TestGstatDetailArray(t *testing.T) {
 	j, _ := f.Job(t.Context(), api.JobRef{ID: 40, Task: 1})
 	j.TaskID = 12
 	var b strings.Builder
-	writeDetail(&b, j)
+	writeDetail(&b, j, "")
 	if !strings.Contains(b.String(), "usage   12:") || !strings.Contains(b.String(), "error reason   12:") {
 		t.Errorf("task 12's lines are not numbered 12:\n%s", b.String())
 	}

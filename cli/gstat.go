@@ -68,8 +68,9 @@ func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Write
 					return err
 				}
 			} else {
+				gateway := gatewayFor(ctx, c, jobs)
 				for _, j := range jobs {
-					writeDetail(stdout, j)
+					writeDetail(stdout, j, gateway)
 				}
 			}
 			if len(missing) > 0 {
@@ -384,7 +385,23 @@ func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 
 // writeDetail prints one job as qstat -j does: 62 '=' then "key:" padded
 // to column 28 and the value, only keys that are set; then GoDocker's own.
-func writeDetail(w io.Writer, j *api.Job) {
+// gatewayFor is the SSH gateway's address if one of jobs is interactive
+// (and the server has a gateway): where gstat -j says to ssh to.
+func gatewayFor(ctx context.Context, c Client, jobs []*api.Job) string {
+	if !slices.ContainsFunc(jobs, func(j *api.Job) bool { return j.Spec.Interactive }) {
+		return ""
+	}
+	in, err := c.Info(ctx)
+	if err != nil {
+		return ""
+	}
+	return in.SSHGateway
+}
+
+// writeDetail prints one job as qstat -j does; gateway is the SSH
+// gateway's HOST:PORT, for the line that says how to enter an
+// interactive job.
+func writeDetail(w io.Writer, j *api.Job, gateway string) {
 	io.WriteString(w, strings.Repeat("=", 62)+"\n")
 	kv := func(k, v string) {
 		if v != "" {
@@ -408,7 +425,7 @@ func writeDetail(w io.Writer, j *api.Job) {
 	if j.ArrayID != 0 {
 		kv("ja_task_id", strconv.FormatInt(j.TaskID, 10))
 	}
-	if j.Spec.Script != "" || len(j.Spec.Command) == 0 {
+	if j.Spec.Script != "" || len(j.Spec.Command) == 0 && !j.Spec.Interactive {
 		kv("exec_file", "job_scripts/"+id)
 	}
 	kv("submission_time", ctime(j.Submitted))
@@ -465,6 +482,17 @@ func writeDetail(w io.Writer, j *api.Job) {
 			t = *j.Tasks
 		}
 		kv("task_states", fmt.Sprintf("running %d, done %d, failed %d, not started %d", t.Running, t.Done, t.Failed, notStarted(j)))
+	}
+	if j.Spec.Interactive {
+		switch {
+		case j.State.Finished():
+		case gateway == "":
+			kv("interactive", "yes (the server has no SSH gateway to enter it)")
+		case j.State == api.Running:
+			kv("interactive", "yes: enter it with "+api.ServerInfo{SSHGateway: gateway}.SSHCommand(j.Ref()))
+		default:
+			kv("interactive", "yes: once it runs, enter it with "+api.ServerInfo{SSHGateway: gateway}.SSHCommand(j.Ref()))
+		}
 	}
 	kv("image", j.Spec.Image)
 	kv("job_dir", j.Dir)

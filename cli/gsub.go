@@ -49,6 +49,7 @@ func gsubFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "image", Usage: "container `image` (must be allowed by the site)"},
 		&ucli.StringSliceFlag{Name: "volume", Usage: "mount the site volume `NAME[:ro]` (repeatable)"},
 		&ucli.BoolFlag{Name: "root", Usage: "run as root in the container (only for users the site allows)"},
+		&ucli.BoolFlag{Name: "I", Aliases: []string{"interactive"}, Usage: "an interactive job: no script; once it runs, enter it with ssh -p PORT job-ID@HOST (gstat -j ID says how)"},
 		&ucli.BoolFlag{Name: "help", Usage: "show this help"},
 	}
 }
@@ -62,7 +63,8 @@ var valueFlags = map[string]bool{
 }
 
 const gsubUsage = `gsub [options] [script [args...]]
-   gsub [options] -b y command [args...]`
+   gsub [options] -b y command [args...]
+   gsub -I [options]`
 
 const gsubDescription = `Submits a batch job to GoDocker, as Grid Engine's qsub does. The job runs
 in a container, as you, with your home mounted, in its job directory
@@ -71,6 +73,10 @@ in a container, as you, with your home mounted, in its job directory
 The script comes from the file named, or from standard input when there is
 none or it is "-". Lines starting with #$ anywhere in the script are options
 too; the command line takes precedence over them.
+
+With -I the job runs no script: its container waits for you to enter it
+through GoDocker's SSH gateway (ssh -p PORT job-ID@HOST) until you delete
+it (gdel) or it reaches its walltime (-l h_rt).
 
 Prints: Your job ID ("NAME") has been submitted   (-terse: the id alone)
 An array (-t): Your job-array ID.FIRST-LAST:STEP ("NAME") has been submitted
@@ -110,6 +116,9 @@ func Gsub(ctx context.Context, c Client, args []string, stdin io.Reader, stdout,
 		return status
 	}
 	printSubmitted(stdout, job, req)
+	if job.Spec.Interactive && !req.terse {
+		printConnect(ctx, c, stdout, job)
+	}
 	if !req.sync {
 		return exitOK
 	}
@@ -136,6 +145,17 @@ func printSubmitted(w io.Writer, job *api.Job, req *gsubRequest) {
 	fmt.Fprintf(w, "Your %s %s (\"%s\") has been submitted\n", kind, ref, job.Name)
 }
 
+// printConnect says how to enter an interactive job, when the server has
+// an SSH gateway.
+func printConnect(ctx context.Context, c Client, w io.Writer, job *api.Job) {
+	in, err := c.Info(ctx)
+	if err != nil || in.SSHGateway == "" {
+		fmt.Fprintf(w, "The server has no SSH gateway: job %d cannot be entered until an admin turns it on (ssh_gateway.listen).\n", job.ID)
+		return
+	}
+	fmt.Fprintf(w, "Once it runs, enter it with: %s\n", in.SSHCommand(job.Ref()))
+}
+
 // gsubRequest is a parsed gsub command line.
 type gsubRequest struct {
 	spec  api.Spec
@@ -156,14 +176,20 @@ func parseGsub(args []string, stdin io.Reader, getenv func(string) string, envir
 		return nil, usagef("%v", err)
 	}
 	binary := yes(cmdline, "b")
+	interactive := str(cmdline, "I") == "true"
 
 	var script, scriptName string
 	var directives []string
-	if binary {
+	switch {
+	case interactive:
+		if binary || len(rest) > 0 {
+			return nil, usagef("gsub -I runs no script or command: give only options (the job waits for you to ssh into it)")
+		}
+	case binary:
 		if len(rest) == 0 {
 			return nil, usagef("-b y needs a command to run")
 		}
-	} else {
+	default:
 		var text []byte
 		if len(rest) == 0 || rest[0] == "-" {
 			scriptName = "STDIN"
@@ -202,15 +228,19 @@ func parseGsub(args []string, stdin io.Reader, getenv func(string) string, envir
 		return nil, usagef("%v", err)
 	}
 
-	spec := api.Spec{ScriptName: scriptName, Script: script}
-	if binary {
+	spec := api.Spec{ScriptName: scriptName, Script: script, Interactive: interactive}
+	switch {
+	case interactive:
+	case binary:
 		spec.Script, spec.ScriptName, spec.Command = "", "", rest
-	} else {
+	default:
 		spec.Args = rest
 	}
 	spec.Name = str(fs, "N")
 	if spec.Name == "" {
 		switch {
+		case interactive:
+			spec.Name = "INTERACTIVE"
 		case binary:
 			spec.Name = filepath.Base(rest[0])
 		default:

@@ -14,6 +14,15 @@ import (
 // ScriptName is the job script's file name in the job directory.
 const ScriptName = "job.sh"
 
+// InteractiveName is the name of an interactive job that was given none
+// (Grid Engine names qlogin's jobs QLOGIN).
+const InteractiveName = "INTERACTIVE"
+
+// idle is what an interactive job's container runs: nothing, until the
+// job is deleted or reaches its walltime. Users enter it through the SSH
+// gateway; docker's init (PID 1) reaps what they leave behind.
+var idle = []string{"sleep", "infinity"}
+
 // wrapper is the container's first process: it sends stdout and stderr to
 // the job's files (created by the job's own uid, so they are the user's),
 // then becomes the job. Paths arrive as arguments, never pasted into code.
@@ -75,6 +84,9 @@ func (s *Server) buildRun(j *api.Job, ck *checked) *api.Run {
 	script := filepath.Join(base, ScriptName)
 	argv := []string{"/bin/sh", "-c", wrapper, "godocker", out, errPath}
 	switch {
+	case j.Spec.Interactive:
+		argv = append(argv, "exec")
+		argv = append(argv, idle...)
 	case len(j.Spec.Command) > 0:
 		argv = append(argv, "exec")
 		argv = append(argv, j.Spec.Command...)

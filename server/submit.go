@@ -144,6 +144,16 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 
 	// What to run.
 	switch {
+	case spec.Interactive:
+		if len(spec.Command) > 0 || spec.Script != "" || len(spec.Args) > 0 || spec.Shell != "" {
+			return nil, api.Invalid("an interactive job (-I) runs no script or command: submit it alone, then enter it with ssh once it runs")
+		}
+		if spec.Array != nil {
+			return nil, api.Invalid("an interactive job (-I) cannot be an array (-t)")
+		}
+		if spec.Name == "" {
+			spec.Name = InteractiveName
+		}
 	case len(spec.Command) > 0 && spec.Script != "":
 		return nil, api.Invalid("give either a script or a command (-b y), not both")
 	case len(spec.Command) > 0:
