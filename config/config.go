@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -46,6 +47,34 @@ type Config struct {
 	Images    Images            `yaml:"images"`
 	Volumes   []Volume          `yaml:"volumes"`
 	Limits    Limits            `yaml:"limits"`
+	// SSHGateway is the SSH endpoint into running jobs.
+	SSHGateway SSHGateway `yaml:"ssh_gateway"`
+}
+
+// SSHGateway configures the SSH gateway (ssh job-123@HOST), a role of
+// godockerd.
+type SSHGateway struct {
+	// Listen is the gateway's TCP address, ":2222" by default; "" turns
+	// the gateway off.
+	Listen string `yaml:"listen"`
+	// Host is the name users ssh to, as gsub -I and gstat -j print it
+	// (default: this machine's host name).
+	Host string `yaml:"host"`
+	// HostKey is the gateway's private host key, generated the first
+	// time (default: state_dir/ssh_host_ed25519_key).
+	HostKey string `yaml:"host_key"`
+	// AuthorizedKeys is a file in each user's home whose keys open that
+	// user's jobs, as well as the keys registered with gctl key add
+	// (default .ssh/authorized_keys; "" : registered keys only). Entries
+	// with options (command=, from=, restrict, ...) are skipped: the
+	// gateway cannot honour them.
+	AuthorizedKeys string `yaml:"authorized_keys"`
+	// Admins lets admins' keys open every user's job (the shell is still
+	// the job's user's, never root unless the job runs as root).
+	Admins bool `yaml:"admins"`
+	// BatchJobs lets users enter their running batch jobs too, not only
+	// interactive ones (gsub -I).
+	BatchJobs bool `yaml:"batch_jobs"`
 }
 
 // Store selects the persistence backend.
@@ -178,9 +207,10 @@ func Default() *Config {
 			FairshareUserWeight:        0.1,
 			FairshareGroupWeight:       0.1,
 		},
-		Executors: []executor.Config{{Name: "docker", Type: "docker"}},
-		Images:    Images{Default: "godocker/base:latest", Allowed: []string{"godocker/base:latest"}},
-		Limits:    Limits{DefaultMemory: "1G", Pids: 4096},
+		Executors:  []executor.Config{{Name: "docker", Type: "docker"}},
+		Images:     Images{Default: "godocker/base:latest", Allowed: []string{"godocker/base:latest"}},
+		Limits:     Limits{DefaultMemory: "1G", Pids: 4096},
+		SSHGateway: SSHGateway{Listen: ":2222", AuthorizedKeys: ".ssh/authorized_keys"},
 	}
 }
 
@@ -227,6 +257,12 @@ func (c *Config) fill() {
 		if c.Volumes[i].ACL == "" {
 			c.Volumes[i].ACL = "ro"
 		}
+	}
+	if c.SSHGateway.HostKey == "" {
+		c.SSHGateway.HostKey = filepath.Join(c.StateDir, "ssh_host_ed25519_key")
+	}
+	if c.SSHGateway.Host == "" {
+		c.SSHGateway.Host, _ = os.Hostname()
 	}
 	for i := range c.Executors {
 		if c.Executors[i].Name == "" {
@@ -334,7 +370,29 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxCPUs < 0 || c.Limits.Pids < 0 || c.Limits.MaxWalltime < 0 || c.Limits.MaxLifespan < 0 || c.Limits.MaxPendingPerUser < 0 || c.Limits.MaxPending < 0 {
 		bad("limits: values must not be negative")
 	}
+	if g := c.SSHGateway; g.Listen != "" {
+		if _, port, err := net.SplitHostPort(g.Listen); err != nil || port == "" {
+			bad("ssh_gateway.listen: %q is not HOST:PORT (e.g. :2222; \"\" turns the gateway off)", g.Listen)
+		}
+		if !filepath.IsAbs(g.HostKey) {
+			bad("ssh_gateway.host_key: %q must be an absolute path", g.HostKey)
+		}
+		if g.AuthorizedKeys != "" && (filepath.IsAbs(g.AuthorizedKeys) || !filepath.IsLocal(g.AuthorizedKeys)) {
+			bad("ssh_gateway.authorized_keys: %q must be a path inside the user's home, e.g. .ssh/authorized_keys", g.AuthorizedKeys)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// SSHAddress is where users ssh to, HOST:PORT, or "" when the gateway is
+// off.
+func (c *Config) SSHAddress() string {
+	g := c.SSHGateway
+	if g.Listen == "" {
+		return ""
+	}
+	_, port, _ := net.SplitHostPort(g.Listen)
+	return net.JoinHostPort(g.Host, port)
 }
 
 func validPolicy(p string) bool { return p == "fifo" || p == "fairshare" }

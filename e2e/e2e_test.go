@@ -142,6 +142,9 @@ func startServer(t testing.TB, extraConfig string) *server {
 		t.Fatal(err)
 	}
 	s := &server{t: t, dir: dir, socket: filepath.Join(dir, "godockerd.sock"), config: filepath.Join(dir, "godocker.yaml")}
+	if !strings.Contains(extraConfig, "ssh_gateway:") {
+		extraConfig += "ssh_gateway:\n  listen: \"\"\n" // only the gateway's tests need it, on ports of their own
+	}
 	cfg := fmt.Sprintf("state_dir: %s/state\nshared_dir: %s/jobs\nsocket: %s\nlog_level: debug\nscheduler:\n  interval: 2s\n  reconcile: 2s\n%s",
 		dir, dir, s.socket, extraConfig)
 	if err := os.WriteFile(s.config, []byte(cfg), 0o644); err != nil {

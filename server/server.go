@@ -19,6 +19,7 @@ import (
 	"github.com/godocker/godocker/config"
 	"github.com/godocker/godocker/executor"
 	"github.com/godocker/godocker/sched"
+	"github.com/godocker/godocker/sshgw"
 	"github.com/godocker/godocker/store"
 )
 
@@ -95,18 +96,63 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, f
 	return New(cfg, st, execs, cluster.NewLocal(), log), func() { st.Close() }, nil
 }
 
-// Run serves the API on the configured socket and runs the scheduler and
-// the watcher until ctx ends, then shuts down in order.
+// Run serves the API on the configured socket and the SSH gateway on its
+// address, and runs the scheduler and the watcher until ctx ends, then
+// shuts down in order.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.prepareSharedDir(); err != nil {
 		return err
 	}
+	var gw *sshgw.Gateway
+	var gwln net.Listener
+	if addr := s.cfg.SSHGateway.Listen; addr != "" {
+		var err error
+		if gw, err = s.Gateway(); err != nil {
+			return err
+		}
+		if gwln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("ssh gateway: listen on %s: %w (set ssh_gateway.listen, or \"\" to turn the gateway off)", addr, err)
+		}
+	}
 	ln, err := listenSocket(s.cfg.Socket)
 	if err != nil {
+		if gwln != nil {
+			gwln.Close()
+		}
 		return err
 	}
 	s.log.Info("godockerd listening", "socket", s.cfg.Socket, "executor", s.defaultExecutor, "store", s.cfg.Store.DSN, "shared_dir", s.cfg.SharedDir)
-	return s.Serve(ctx, ln)
+	if gw == nil {
+		return s.Serve(ctx, ln)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	gwErr := make(chan error, 1)
+	go func() {
+		err := gw.Serve(ctx, gwln)
+		if err != nil {
+			s.log.Error("ssh gateway stopped; stopping godockerd", "err", err)
+			cancel()
+		}
+		gwErr <- err
+	}()
+	err = s.Serve(ctx, ln)
+	cancel()
+	return errors.Join(err, <-gwErr)
+}
+
+// Gateway builds the SSH gateway over the server's store and executors
+// (Run serves it when ssh_gateway.listen is set).
+func (s *Server) Gateway() (*sshgw.Gateway, error) {
+	g := s.cfg.SSHGateway
+	return sshgw.New(sshgw.Config{
+		HostKey:        g.HostKey,
+		Address:        s.cfg.SSHAddress(),
+		AuthorizedKeys: g.AuthorizedKeys,
+		Admins:         g.Admins,
+		AdminUsers:     s.cfg.Admins,
+		BatchJobs:      g.BatchJobs,
+	}, s.store, s.execs, s.log.With("role", "sshgw"))
 }
 
 // Serve is Run on a listener the caller made (tests use a socket in a

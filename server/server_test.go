@@ -65,6 +65,7 @@ func newHarness(t testing.TB, tweak func(*config.Config)) *harness {
 	cfg.Executors = []executor.Config{{Name: "sim", Type: "sim"}}
 	cfg.Scheduler.Interval = config.Duration(time.Hour) // passes run when woken
 	cfg.Scheduler.Reconcile = config.Duration(time.Hour)
+	cfg.SSHGateway.Listen = "" // the gateway has tests of its own
 	if tweak != nil {
 		tweak(cfg)
 	}

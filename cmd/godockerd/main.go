@@ -14,6 +14,7 @@ import (
 
 	"github.com/godocker/godocker/config"
 	"github.com/godocker/godocker/server"
+	"github.com/godocker/godocker/sshgw/sftpd"
 
 	_ "github.com/godocker/godocker/executor/docker" // executor type "docker"
 	_ "github.com/godocker/godocker/executor/sim"    // executor type "sim"
@@ -21,6 +22,7 @@ import (
 )
 
 func main() {
+	sftpd.Init() // the gateway's sftp child is this binary
 	app := &cli.App{
 		Name:  "godockerd",
 		Usage: "the GoDocker server: API, scheduler and watcher",
