@@ -17,8 +17,9 @@ const gctlUsage = `gctl COMMAND [arguments]`
 
 const gctlDescription = `Controls GoDocker: one command with subcommands, as Grid Engine's qhold,
 qrls, qmod, qalter, qconf and Slurm's scontrol, sacctmgr and sshare are
-several. Users act on their own jobs and may read projects, quotas and
-usage; admins act on every job and change everything. Options may follow
+several. Users act on their own jobs, register their SSH keys (gctl key)
+and may read projects, quotas and usage; admins act on every job and
+change everything. Options may follow
 a subcommand's operands: "gctl project add bio --owner alice" is
 "gctl project add --owner alice bio".`
 

@@ -214,6 +214,13 @@ func (s *server) run(a account, stdin string, name string, args ...string) resul
 	cmd.Dir = a.home
 	cmd.Env = []string{"GODOCKER_SOCKET=" + s.socket, "HOME=" + a.home, "USER=" + a.name, "LOGNAME=" + a.name, "PATH=/usr/bin:/bin", "TZ=UTC"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(a.uid), Gid: uint32(a.gid), Groups: a.groups}}
+	return runCmd(s.t, cmd, stdin)
+}
+
+// runCmd runs cmd with stdin and returns what it printed and its exit
+// status; a command that cannot run at all fails the test.
+func runCmd(t testing.TB, cmd *exec.Cmd, stdin string) result {
+	t.Helper()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -222,7 +229,7 @@ func (s *server) run(a account, stdin string, name string, args ...string) resul
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		s.t.Fatalf("%s %v: %v", name, args, err)
+		t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
 	}
 	return r
 }

@@ -91,17 +91,7 @@ func (g *gateway) client(name, stdin string, argv ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, argv...)
 	cmd.Env = []string{"HOME=" + g.keys, "PATH=/usr/bin:/bin"}
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		g.t.Fatalf("%s %v: %v", name, argv, err)
-	}
-	return r
+	return runCmd(g.t, cmd, stdin)
 }
 
 // interactive submits an interactive job as a and waits for it to run.
@@ -231,6 +221,33 @@ func TestSSHIntoInteractiveJob(t *testing.T) {
 		}
 	}
 
+	// A client that goes away hangs up the process it ran, as a terminal
+	// would.
+	hup := exec.Command("ssh", append(append(sshOptions(key), "-p", g.port, job(id)+"@127.0.0.1"),
+		`trap "echo hung-up >hup; exit 1" HUP; echo ready; while :; do sleep 1; done`)...)
+	hup.Env = []string{"HOME=" + g.keys, "PATH=/usr/bin:/bin"}
+	ready, err := hup.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hup.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 6)
+	if _, err := io.ReadFull(ready, line); err != nil || string(line) != "ready\n" {
+		t.Fatalf("the hang-up session did not start: %q %v", line, err)
+	}
+	hup.Process.Kill()
+	hup.Wait()
+	var got string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && got == ""; time.Sleep(100 * time.Millisecond) {
+		b, _ := os.ReadFile(filepath.Join(j.Dir, "hup"))
+		got = string(b)
+	}
+	if got != "hung-up\n" {
+		t.Errorf("after the ssh client was killed, the process in the job got no SIGHUP (file hup: %q)", got)
+	}
+
 	// ssh alice@host: her jobs, and how to enter them.
 	r = g.ssh(key, "gdtest-alice", "", "--")
 	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("enter: ssh -p %s %s@127.0.0.1", g.port, job(id))) {
@@ -343,6 +360,27 @@ func TestSSHRefusals(t *testing.T) {
 	}
 	g.waitState(batch, api.Killed)
 	refused(batch, "has ended")
+}
+
+// TestSSHAdminsAndBatchJobs: where the site allows it, users enter their
+// batch jobs and admins enter users' jobs, still as the job's user.
+func TestSSHAdminsAndBatchJobs(t *testing.T) {
+	g := startGateway(t, "  admins: true\n  batch_jobs: true\n")
+	alice, root := lookup(t, "gdtest-alice"), lookup(t, "root")
+	aliceKey, alicePub := g.newKey("alice")
+	rootKey, rootPub := g.newKey("root")
+	for a, pub := range map[*account]string{&alice: alicePub, &root: rootPub} {
+		if r := g.run(*a, pub, "gctl", "key", "add", "-"); r.code != 0 {
+			t.Fatalf("gctl key add as %s: %s%s", a.name, r.stdout, r.stderr)
+		}
+	}
+	batch := g.submit(alice, "sleep 300\n")
+	g.waitState(batch, api.Running)
+	for who, key := range map[string]string{"alice": aliceKey, "an admin": rootKey} {
+		if r := g.ssh(key, job(batch), "", "--", "id -u"); r.code != 0 || strings.TrimSpace(r.stdout) != strconv.Itoa(alice.uid) {
+			t.Errorf("%s into alice's batch job: exit %d, stdout %q, stderr %q; want alice's uid %d", who, r.code, r.stdout, r.stderr, alice.uid)
+		}
+	}
 }
 
 // goSSH runs cmd as login with Go's SSH client, which sends any user name.

@@ -25,12 +25,13 @@ func main() {
 	sftpd.Init() // the gateway's sftp child is this binary
 	app := &cli.App{
 		Name:  "godockerd",
-		Usage: "the GoDocker server: API, scheduler and watcher",
+		Usage: "the GoDocker server: API, scheduler, watcher and SSH gateway",
 		Description: `godockerd runs users' batch jobs in containers, as the users who submitted
 them. It serves the API on a unix socket (GODOCKER_SOCKET), keeps jobs in its
 store and runs them on its executors. With no configuration file it runs the
 embedded default: sqlite in /var/lib/godocker, job directories in
-/var/lib/godocker/jobs, the local Docker engine, first-in first-out.
+/var/lib/godocker/jobs, the local Docker engine, first-in first-out, and the
+SSH gateway into interactive jobs on port 2222 (ssh_gateway.listen).
 Every key of the file can be overridden by GODOCKER_<KEY> (see godocker.yaml(5)).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, EnvVars: []string{"GODOCKER_CONFIG"},
