@@ -29,6 +29,16 @@ type Client struct {
 	http   *http.Client
 	base   string // e.g. http://godocker
 	socket string
+	as     string // the user root acts as (As)
+}
+
+// As returns a client that acts as user: the server answers it as if that
+// user had called. Only root may (the SSH gateway serves gtop to users
+// this way); for anyone else the server refuses every call.
+func (c *Client) As(user string) *Client {
+	cc := *c
+	cc.as = user
+	return &cc
 }
 
 // New returns a client of the server listening on the unix socket path.
@@ -166,6 +176,9 @@ func (c *Client) Events(ctx context.Context, ids ...int64) (<-chan api.Event, er
 		return nil, err
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if c.as != "" {
+		req.Header.Set(api.AsUserHeader, c.as)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, c.connErr(err)
@@ -219,6 +232,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.as != "" {
+		req.Header.Set(api.AsUserHeader, c.as)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

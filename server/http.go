@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os/user"
 	"strconv"
 	"time"
 
@@ -28,6 +29,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("DELETE /api/v1/jobs/{id}", s.authed(s.deleteJob))
 	mux.Handle("PATCH /api/v1/jobs/{id}", s.authed(s.patchJob))
 	mux.Handle("POST /api/v1/jobs/{id}/{action}", s.authed(s.postControl))
+	mux.Handle("GET /api/v1/jobs/{id}/output", s.authed(s.getOutput))
+	mux.Handle("GET /api/v1/nodes", s.authed(s.getNodes))
 	mux.Handle("GET /api/v1/events", s.authed(s.events))
 	mux.Handle("GET /api/v1/maintenance", s.authed(s.getMaintenance))
 	mux.Handle("PUT /api/v1/maintenance", s.authed(s.putMaintenance))
@@ -74,7 +77,27 @@ func (s *Server) callerOf(r *http.Request) (*caller, error) {
 	if p.err != nil {
 		return nil, api.Denied("the caller cannot be identified: " + p.err.Error())
 	}
+	if as := r.Header.Get(api.AsUserHeader); as != "" {
+		return s.actAs(p.uid, as)
+	}
 	return s.lookupCaller(p.uid)
+}
+
+// actAs is the caller root asks to act as (api.AsUserHeader): exactly that
+// user, with that user's rights. Anyone but root asking is refused.
+func (s *Server) actAs(uid int, name string) (*caller, error) {
+	if uid != 0 {
+		return nil, api.Denied(fmt.Sprintf("only root may act as another user (%s)", api.AsUserHeader))
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, api.Denied(fmt.Sprintf("cannot act as %q: not a user of this machine", name))
+	}
+	id, err := strconv.Atoi(u.Uid)
+	if err != nil {
+		return nil, fmt.Errorf("user %s: bad uid %q", name, u.Uid)
+	}
+	return s.lookupCaller(id)
 }
 
 // writeError is the one place errors become HTTP statuses.
