@@ -416,12 +416,6 @@ func (g *gateway) goSSH(key, login, cmd string) (string, error) {
 // login shell that sees the terminal's size and its changes, is
 // interrupted by Ctrl-C like any shell, and passes its exit status back.
 func TestSSHTerminal(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux is missing (make deps installs it)")
-		}
-		t.Skip("tmux is missing (make deps installs it)")
-	}
 	g := startGateway(t, "")
 	alice := lookup(t, "gdtest-alice")
 	key, pub := g.newKey("alice")
@@ -430,43 +424,21 @@ func TestSSHTerminal(t *testing.T) {
 	}
 	id := g.interactive(alice)
 
-	sock := "godocker-e2e-" + strconv.Itoa(os.Getpid())
-	tmux := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command("tmux", append([]string{"-L", sock, "-f", "/dev/null"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v: %s", args, err, out)
-		}
-		return string(out)
-	}
 	status := filepath.Join(g.keys, "status")
 	ssh := "ssh " + strings.Join(append(sshOptions(key), "-p", g.port, "-tt", job(id)+"@127.0.0.1"), " ")
-	tmux("new-session", "-d", "-s", "t", "-x", "80", "-y", "24", "env HOME="+g.keys+" "+ssh+"; echo $? >"+status+"; sleep 600")
-	t.Cleanup(func() { exec.Command("tmux", "-L", sock, "kill-server").Run() })
+	term := newTerminal(t, "env HOME="+g.keys+" "+ssh+"; echo $? >"+status+"; sleep 600", 80, 24)
 
-	screen := func(want string) {
-		t.Helper()
-		var got string
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if got = tmux("capture-pane", "-p", "-t", "t"); strings.Contains(got, want) {
-				return
-			}
-		}
-		t.Fatalf("the terminal never showed %q; it shows:\n%s", want, got)
-	}
-	typeLine := func(line string) { tmux("send-keys", "-t", "t", "-l", line); tmux("send-keys", "-t", "t", "Enter") }
-
-	typeLine("echo size=$(stty size) uid=$(id -u)")
-	screen(fmt.Sprintf("size=24 80 uid=%d", alice.uid))
-	tmux("resize-window", "-t", "t", "-x", "120", "-y", "40")
-	typeLine("echo size=$(stty size)")
-	screen("size=40 120")
-	typeLine("sleep 300")
+	term.typeLine("echo size=$(stty size) uid=$(id -u)")
+	term.shows(fmt.Sprintf("size=24 80 uid=%d", alice.uid))
+	term.resize(120, 40)
+	term.typeLine("echo size=$(stty size)")
+	term.shows("size=40 120")
+	term.typeLine("sleep 300")
 	time.Sleep(500 * time.Millisecond)
-	tmux("send-keys", "-t", "t", "C-c")
-	typeLine("echo after-sleep=$?")
-	screen("after-sleep=130") // 128 + SIGINT: the sleep was interrupted
-	typeLine("exit 6")
+	term.keys("C-c")
+	term.typeLine("echo after-sleep=$?")
+	term.shows("after-sleep=130") // 128 + SIGINT: the sleep was interrupted
+	term.typeLine("exit 6")
 	var code string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && code == ""; time.Sleep(100 * time.Millisecond) {
 		b, _ := os.ReadFile(status)

@@ -38,7 +38,13 @@ type Server struct {
 
 	nodesMu    sync.Mutex
 	nodesCache map[string]nodesEntry
+
+	dashboard sshgw.Dashboard // what ssh USER@HOST opens (gtop)
 }
+
+// SetDashboard sets what the SSH gateway opens for ssh USER@HOST in a
+// terminal (godockerd sets gtop); call it before Run.
+func (s *Server) SetDashboard(d sshgw.Dashboard) { s.dashboard = d }
 
 type nodesEntry struct {
 	nodes []sched.Node
@@ -152,6 +158,7 @@ func (s *Server) Gateway() (*sshgw.Gateway, error) {
 		Admins:         g.Admins,
 		AdminUsers:     s.cfg.Admins,
 		BatchJobs:      g.BatchJobs,
+		Dashboard:      s.dashboard,
 	}, s.store, s.execs, s.log.With("role", "sshgw"))
 }
 

@@ -23,6 +23,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -54,7 +55,29 @@ type Config struct {
 	// BatchJobs lets users enter running batch jobs, not only
 	// interactive ones.
 	BatchJobs bool
+	// Dashboard, if set, is what ssh USER@HOST opens in a terminal (gtop,
+	// acting as user); without a terminal, or without Dashboard, the user
+	// gets a short list of their jobs.
+	Dashboard Dashboard
 }
+
+// Dashboard runs a full-screen application for user on t until the user
+// quits it or ctx ends (the client went away).
+type Dashboard func(ctx context.Context, user string, t Terminal) error
+
+// Terminal is an SSH session's terminal.
+type Terminal struct {
+	In  io.Reader
+	Out io.Writer
+	// Env is the terminal's environment: TERM, and the client's LANG,
+	// LC_*, COLORTERM and NO_COLOR.
+	Env    []string
+	Size   Size
+	Resize <-chan Size // the client's window changes; closed at the end
+}
+
+// Size is a terminal's size in cells.
+type Size struct{ Width, Height int }
 
 // Store is what the gateway reads: jobs and registered keys.
 type Store interface {

@@ -15,9 +15,13 @@ import (
 // active are the states the user page lists.
 var active = []api.State{api.Pending, api.Held, api.Running, api.Suspended}
 
-// userPage answers ssh USER@HOST: the user's current jobs, and how to
-// enter those that may be entered.
+// userPage answers ssh USER@HOST: the dashboard in a terminal, else the
+// user's current jobs and how to enter those that may be entered.
 func (g *Gateway) userPage(s ssh.Session, p *principal) {
+	if pty, winch, tty := s.Pty(); tty && g.cfg.Dashboard != nil && s.RawCommand() == "" {
+		g.dashboard(s, p, pty, winch)
+		return
+	}
 	jobs, err := g.store.Jobs(s.Context(), store.Query{Users: []string{p.user}, States: active})
 	if err != nil {
 		g.log.Warn("list jobs for the ssh user page", "user", p.user, "err", err)
@@ -29,6 +33,36 @@ func (g *Gateway) userPage(s ssh.Session, p *principal) {
 		w = crlf{s} // the client's terminal is raw
 	}
 	writeUserPage(w, p.user, g.cfg.Address, jobs, g.cfg.BatchJobs)
+	_ = s.Exit(0)
+}
+
+// dashboard runs the dashboard on the session's terminal, as the user.
+func (g *Gateway) dashboard(s ssh.Session, p *principal, pty ssh.Pty, winch <-chan ssh.Window) {
+	resize := make(chan Size, 1)
+	go func() {
+		defer close(resize)
+		for w := range winch {
+			select {
+			case resize <- Size{Width: w.Width, Height: w.Height}:
+			case <-s.Context().Done():
+				return
+			}
+		}
+	}()
+	env := []string{"TERM=" + pty.Term}
+	for _, kv := range s.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "LANG" || strings.HasPrefix(k, "LC_") || k == "COLORTERM" || k == "NO_COLOR" {
+			env = append(env, kv)
+		}
+	}
+	g.log.Info("ssh dashboard", "user", p.user, "remote", s.RemoteAddr())
+	t := Terminal{In: s, Out: s, Env: env, Size: Size{Width: pty.Window.Width, Height: pty.Window.Height}, Resize: resize}
+	if err := g.cfg.Dashboard(s.Context(), p.user, t); err != nil && s.Context().Err() == nil {
+		g.log.Warn("ssh dashboard ended", "user", p.user, "err", err)
+		g.refuse(s, exitFailed, "the dashboard stopped: "+err.Error())
+		return
+	}
 	_ = s.Exit(0)
 }
 
