@@ -186,9 +186,20 @@ type Run struct {
 	UID     int      `json:"uid"`
 	GID     int      `json:"gid"`
 	Groups  []int    `json:"groups,omitempty"`
-	CPUs    int      `json:"cpus"`
-	Memory  int64    `json:"memory"`
-	Pids    int64    `json:"pids"`
+	// User is the name of the user UID is, for the passwd entry an
+	// executor gives the container so that the uid has a name (whoami,
+	// id -un, git, ssh). Empty for a root job: root is in every passwd
+	// file, and the executor then adds nothing.
+	User string `json:"user,omitempty"`
+	// Group is the name of the primary group GID, for the container's
+	// group file (empty: the gid gets no entry).
+	Group string `json:"group,omitempty"`
+	// Home is the user's home directory, for the passwd entry.
+	Home string `json:"home,omitempty"`
+
+	CPUs   int   `json:"cpus"`
+	Memory int64 `json:"memory"`
+	Pids   int64 `json:"pids"`
 }
 
 // Priority is a pending job's scheduling priority and how the policy

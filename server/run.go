@@ -55,6 +55,11 @@ func (s *Server) buildRun(j *api.Job, ck *checked) *api.Run {
 		Memory: j.Spec.Memory,
 		Pids:   s.cfg.Limits.Pids,
 	}
+	if !j.Spec.Root {
+		// The names the container's passwd and group files give the
+		// uid and gid; root has its own in every image.
+		r.User, r.Group, r.Home = j.User, j.Group, j.Home
+	}
 
 	var mounts []api.Mount
 	if ck.home {

@@ -10,8 +10,11 @@
 // supplementary groups, and the cpu, memory (swap = memory) and pid limits.
 // Every container gets no-new-privileges and docker-init as pid 1 (it
 // reaps zombies and forwards signals); a container of a non-root job has
-// no capabilities at all. Containers are not removed automatically: the
-// watcher records the exit (Inspect) and then calls Remove.
+// no capabilities at all. Before a user job's container starts, its
+// /etc/passwd and /etc/group get a line for the job's user and group if
+// the image has none for that uid and gid (see Start). Containers are not
+// removed automatically: the watcher records the exit (Inspect) and then
+// calls Remove.
 //
 // Images are never pulled: there may be no registry. A missing image is an
 // error that says so.
@@ -125,6 +128,13 @@ func (e *Executor) Nodes(ctx context.Context) ([]executor.Node, error) {
 // could not be started (e.g. the program does not exist), the error is
 // returned and the container stays, so that Inspect reports why; Remove
 // deletes it.
+//
+// Between create and start, the container of a user job (Run.User set,
+// Run.UID not 0) gets a passwd entry for Run.User and a group entry for
+// Run.Group unless the image has lines for that uid and gid already, as
+// Apptainer gives its containers: the job's uid then has a name (whoami,
+// id -un, the shell's prompt, git, ssh). That is best effort: if it fails
+// the job starts anyway, and a warning is logged.
 func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) error {
 	if j.Run == nil || len(j.Run.Argv) == 0 {
 		return fmt.Errorf("start job %d: no resolved execution (job.Run with an argv)", j.ID)
@@ -148,6 +158,7 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 	default:
 		return fmt.Errorf("start job %d: create container %s: %w", j.ID, name, err)
 	}
+	e.addUser(ctx, j, name)
 	if err := e.cli.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start job %d: start container %s: %w", j.ID, name, err)
 	}
@@ -166,6 +177,9 @@ func (e *Executor) startExisting(ctx context.Context, j *api.Job, name string) e
 		return fmt.Errorf("start job %d: container name %s is taken by a container that is not this job attempt's (id %.12s)", j.ID, name, c.ID)
 	}
 	if c.State != nil && c.State.Status == "created" {
+		// Created by a Start that may have stopped before it gave the
+		// user a name: addUser adds nothing twice.
+		e.addUser(ctx, j, name)
 		if err := e.cli.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
 			return fmt.Errorf("start job %d: start container %s: %w", j.ID, name, err)
 		}

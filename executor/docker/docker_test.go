@@ -91,10 +91,11 @@ func ensureImage(ctx context.Context, ex *docker.Executor) error {
 func newJob(argv ...string) *api.Job {
 	return &api.Job{
 		ID: executortest.NewID(), Attempt: 1, Name: "test", User: "tester", Project: "testing",
-		UID: uid, GID: gid, Groups: []int{group},
+		UID: uid, GID: gid, Group: "testers", Groups: []int{group}, Home: "/home/tester",
 		Run: &api.Run{
 			Image: image, Argv: argv, WorkDir: "/tmp", Env: []string{"GODOCKER_TEST=1"},
-			UID: uid, GID: gid, Groups: []int{group}, CPUs: 1, Memory: 256 << 20, Pids: 256,
+			UID: uid, GID: gid, Groups: []int{group}, User: "tester", Group: "testers", Home: "/home/tester",
+			CPUs: 1, Memory: 256 << 20, Pids: 256,
 		},
 	}
 }
@@ -455,6 +456,11 @@ func TestExec(t *testing.T) {
 	out, _, code := execute(t, ex, j, executor.ExecRequest{Cmd: []string{"sh", "-c", "id -u; id -G; pwd"}}, "")
 	if want := fmt.Sprintf("%d\n%d %d\n/tmp\n", uid, gid, group); out != want || code != 0 {
 		t.Errorf("exec id -u; id -G; pwd: %q, exit %d; want %q, exit 0", out, code, want)
+	}
+	// The user has a name in the container (the SSH gateway's shells).
+	out, _, code = execute(t, ex, j, executor.ExecRequest{Cmd: []string{"sh", "-c", "whoami; id -gn"}}, "")
+	if out != "tester\ntesters\n" || code != 0 {
+		t.Errorf("exec whoami; id -gn: %q, exit %d; want \"tester\\ntesters\\n\", exit 0", out, code)
 	}
 	out, errs, code := execute(t, ex, j, executor.ExecRequest{Cmd: []string{"sh", "-c", "echo out; echo err >&2; exit 3"}}, "")
 	if out != "out\n" || errs != "err\n" || code != 3 {
