@@ -6,7 +6,7 @@ PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 IMAGE     ?= godocker/base:latest
-COMMANDS  := godockerd gsub gstat gdel gctl
+COMMANDS  := godockerd gsub gstat gdel gctl gtop
 STATICCHECK_VERSION ?= v0.8.2
 
 .PHONY: all build deps image run test lint bench install clean

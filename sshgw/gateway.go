@@ -6,7 +6,7 @@
 //	ssh -p 2222 job-123@HOST CMD        CMD, its output and exit status
 //	ssh -p 2222 -L 8888:localhost:8888 job-123@HOST   port 8888 inside the job
 //	sftp -P 2222 job-123@HOST           the job's directory
-//	ssh -p 2222 alice@HOST              alice's jobs
+//	ssh -p 2222 alice@HOST              gtop as alice (no terminal: her jobs)
 //
 // Users authenticate with a public key of theirs (gctl key add, or their
 // authorized_keys where the site allows). A key opens only its owner's

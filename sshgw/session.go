@@ -69,7 +69,42 @@ func (g *Gateway) enter(ctx context.Context, p *principal) (*api.Job, executor.E
 	if !ok {
 		return nil, nil, fmt.Errorf("job %s runs on executor %q, which this server does not drive", j.Ref(), j.Executor)
 	}
+	if err := waitStarted(ctx, ex, j); err != nil {
+		return nil, nil, err
+	}
 	return j, ex, nil
+}
+
+// startWait is how long a session waits for the container of a job that
+// is marked running to have started.
+const startWait = 30 * time.Second
+
+// waitStarted waits until the job's container runs: a job is marked
+// running just before its container starts, and entering it in between
+// must not fail.
+func waitStarted(ctx context.Context, ex executor.Executor, j *api.Job) error {
+	ctx, cancel := context.WithTimeout(ctx, startWait)
+	defer cancel()
+	delay := 20 * time.Millisecond
+	for {
+		st, err := ex.Inspect(ctx, j)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			return fmt.Errorf("job %s: inspect its container: %w", j.Ref(), err)
+		case err == nil && (st.State == executor.StateRunning || st.State == executor.StatePaused):
+			return nil
+		case err == nil && st.State == executor.StateExited:
+			return fmt.Errorf("job %s has ended: its files stay in %s", j.Ref(), j.Dir)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("job %s is marked running but its container has not started within %v: try again, or see gstat -j %s", j.Ref(), startWait, j.Ref())
+		case <-t.C:
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
 }
 
 // run execs the session's command (or a login shell) in j's container and

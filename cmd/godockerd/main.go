@@ -87,6 +87,7 @@ func run(c *cli.Context) error {
 		return err
 	}
 	defer closeFn()
+	srv.SetDashboard(dashboard(cfg.Socket))
 	err = srv.Run(ctx)
 	log.Info("godockerd stopped")
 	return err

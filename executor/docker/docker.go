@@ -251,10 +251,7 @@ func (e *Executor) Kill(ctx context.Context, j *api.Job) error {
 	if cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("kill job %d: %s: %w", j.ID, name, executor.ErrNotFound)
 	}
-	if !cerrdefs.IsConflict(err) {
-		return fmt.Errorf("kill job %d: %w", j.ID, err)
-	}
-	// Paused, or not running: look at which.
+	// Paused, not started yet, or not running: look at which.
 	c, ierr := e.cli.ContainerInspect(ctx, name)
 	if ierr != nil {
 		if cerrdefs.IsNotFound(ierr) {
@@ -263,6 +260,20 @@ func (e *Executor) Kill(ctx context.Context, j *api.Job) error {
 		return fmt.Errorf("kill job %d: %w (inspect: %v)", j.ID, err, ierr)
 	}
 	switch {
+	case c.State.Status == "created":
+		// Start is between create and start (the job is marked running
+		// first): killing now would miss the process it is about to
+		// start. Wait for it to start, then kill it.
+		if err := e.waitCreated(ctx, name); err != nil {
+			return fmt.Errorf("kill job %d: %w", j.ID, err)
+		}
+		if err := e.cli.ContainerKill(ctx, name, "KILL"); err != nil && !cerrdefs.IsConflict(err) && !cerrdefs.IsNotFound(err) {
+			if c, ierr := e.cli.ContainerInspect(ctx, name); ierr == nil && !c.State.Running {
+				return nil // it ended meanwhile
+			}
+			return fmt.Errorf("kill job %d: %w", j.ID, err)
+		}
+		return nil
 	case !c.State.Running:
 		return nil // exited already (or never started): nothing to kill
 	case c.State.Paused:
@@ -275,6 +286,40 @@ func (e *Executor) Kill(ctx context.Context, j *api.Job) error {
 		return nil
 	}
 	return fmt.Errorf("kill job %d: %w", j.ID, err)
+}
+
+// createdWait is how long Kill waits for a container that Start has
+// created to be started.
+const createdWait = 30 * time.Second
+
+// waitCreated waits until the container is no longer "created" (started,
+// or removed). A container that stays created that long was left by a
+// Start that stopped half-way: it is removed, so that nothing starts it.
+func (e *Executor) waitCreated(ctx context.Context, name string) error {
+	deadline := time.Now().Add(createdWait)
+	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		c, err := e.cli.ContainerInspect(ctx, name)
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if c.State.Status != "created" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err := e.cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+				return fmt.Errorf("remove %s, created %v ago and never started: %w", name, createdWait, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
 }
 
 // Suspend freezes the job's container (docker pause). Suspending a paused
