@@ -290,6 +290,10 @@ func (s *Server) start(ctx context.Context, ex executor.Executor, planned *api.J
 
 // launch starts the container of a job the store says is running.
 func (s *Server) launch(ctx context.Context, ex executor.Executor, j *api.Job) {
+	if !s.starting(j) {
+		return // another launch of this attempt is under way
+	}
+	defer s.started(j)
 	if err := ex.Start(ctx, j, executor.Placement{Node: j.Node}); err != nil {
 		if ctx.Err() != nil {
 			// Shutting down: the job stays marked running, and the next
@@ -312,6 +316,40 @@ func (s *Server) launch(ctx context.Context, ex executor.Executor, j *api.Job) {
 			s.log.Error("kill deleted job", "job", j.ID, "err", err)
 		}
 	}
+}
+
+// attempt names one attempt of one job.
+type attempt struct {
+	job int64
+	n   int
+}
+
+// starting records that j's current attempt is being started, unless it
+// is already: false then. The watcher's reconciliation leaves such jobs
+// alone: their container is missing, or created and not started, only
+// because Start has not finished.
+func (s *Server) starting(j *api.Job) bool {
+	s.launchMu.Lock()
+	defer s.launchMu.Unlock()
+	a := attempt{j.ID, j.Attempt}
+	if s.launching[a] {
+		return false
+	}
+	s.launching[a] = true
+	return true
+}
+
+func (s *Server) started(j *api.Job) {
+	s.launchMu.Lock()
+	defer s.launchMu.Unlock()
+	delete(s.launching, attempt{j.ID, j.Attempt})
+}
+
+// isLaunching reports whether j's current attempt is being started.
+func (s *Server) isLaunching(j *api.Job) bool {
+	s.launchMu.Lock()
+	defer s.launchMu.Unlock()
+	return s.launching[attempt{j.ID, j.Attempt}]
 }
 
 // finish records the end of a running job's current attempt, unless it

@@ -40,6 +40,9 @@ type Server struct {
 	nodesCache map[string]nodesEntry
 
 	dashboard sshgw.Dashboard // what ssh USER@HOST opens (gtop)
+
+	launchMu  sync.Mutex
+	launching map[attempt]bool // job attempts whose Start is under way
 }
 
 // SetDashboard sets what the SSH gateway opens for ssh USER@HOST in a
@@ -66,6 +69,7 @@ func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus clus
 		execs:      map[string]executor.Executor{},
 		wake:       make(chan struct{}, 1),
 		nodesCache: map[string]nodesEntry{},
+		launching:  map[attempt]bool{},
 		ledger:     newLedger(time.Duration(cfg.Scheduler.UserResetUsageDuration), time.Duration(cfg.Scheduler.UsageHalfLife)),
 	}
 	for i, e := range execs {

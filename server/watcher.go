@@ -89,6 +89,9 @@ func (s *Server) check(ctx context.Context, ex executor.Executor, j *api.Job) {
 	case executor.StateExited:
 		s.collect(ctx, ex, j)
 	case executor.StateMissing, executor.StateCreated:
+		if s.isLaunching(j) {
+			return // Start has not finished: not missing, just not there yet
+		}
 		switch {
 		case j.Requeue:
 			s.requeued(ctx, j, nil, time.Time{}, time.Time{})

@@ -241,49 +241,41 @@ func (e *Executor) containerConfig(j *api.Job) (*container.Config, *container.Ho
 // unpaused first (then a Resumed event precedes Exited); Docker 20.10
 // thaws it itself after the signal, with no unpause event. A container
 // that already exited is not an error; a missing one is
-// executor.ErrNotFound.
+// executor.ErrNotFound. A container created but not started yet (Start is
+// under way) is killed once it has started.
 func (e *Executor) Kill(ctx context.Context, j *api.Job) error {
 	name := executor.ContainerName(j)
-	err := e.cli.ContainerKill(ctx, name, "KILL")
-	if err == nil {
-		return nil
-	}
-	if cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("kill job %d: %s: %w", j.ID, name, executor.ErrNotFound)
-	}
-	// Paused, not started yet, or not running: look at which.
-	c, ierr := e.cli.ContainerInspect(ctx, name)
-	if ierr != nil {
-		if cerrdefs.IsNotFound(ierr) {
+	// A container may change under us (Start starting it, its process
+	// ending): look again after a refusal, a few times.
+	var err error
+	for range 3 {
+		if err = e.cli.ContainerKill(ctx, name, "KILL"); err == nil {
+			return nil
+		}
+		if cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("kill job %d: %s: %w", j.ID, name, executor.ErrNotFound)
 		}
-		return fmt.Errorf("kill job %d: %w (inspect: %v)", j.ID, err, ierr)
-	}
-	switch {
-	case c.State.Status == "created":
-		// Start is between create and start (the job is marked running
-		// first): killing now would miss the process it is about to
-		// start. Wait for it to start, then kill it.
-		if err := e.waitCreated(ctx, name); err != nil {
-			return fmt.Errorf("kill job %d: %w", j.ID, err)
-		}
-		if err := e.cli.ContainerKill(ctx, name, "KILL"); err != nil && !cerrdefs.IsConflict(err) && !cerrdefs.IsNotFound(err) {
-			if c, ierr := e.cli.ContainerInspect(ctx, name); ierr == nil && !c.State.Running {
-				return nil // it ended meanwhile
+		c, ierr := e.cli.ContainerInspect(ctx, name)
+		switch {
+		case cerrdefs.IsNotFound(ierr):
+			return fmt.Errorf("kill job %d: %s: %w", j.ID, name, executor.ErrNotFound)
+		case ierr != nil:
+			return fmt.Errorf("kill job %d: %w (inspect: %v)", j.ID, err, ierr)
+		case c.State.Status == "created":
+			// Start is between create and start (the job is marked
+			// running first): wait for it to start, then kill it.
+			if werr := e.waitCreated(ctx, name); werr != nil {
+				return fmt.Errorf("kill job %d: %w", j.ID, werr)
 			}
-			return fmt.Errorf("kill job %d: %w", j.ID, err)
+		case c.State.Paused:
+			// Docker 20.10 thaws a paused container itself to kill it;
+			// engines that refuse are unpaused first.
+			if uerr := e.cli.ContainerUnpause(ctx, name); uerr != nil && !cerrdefs.IsConflict(uerr) {
+				return fmt.Errorf("kill job %d: unpause before kill: %w", j.ID, uerr)
+			}
+		case !c.State.Running:
+			return nil // exited already: nothing to kill
 		}
-		return nil
-	case !c.State.Running:
-		return nil // exited already (or never started): nothing to kill
-	case c.State.Paused:
-		if err := e.cli.ContainerUnpause(ctx, name); err != nil && !cerrdefs.IsConflict(err) {
-			return fmt.Errorf("kill job %d: unpause before kill: %w", j.ID, err)
-		}
-		if err := e.cli.ContainerKill(ctx, name, "KILL"); err != nil && !cerrdefs.IsConflict(err) {
-			return fmt.Errorf("kill job %d: %w", j.ID, err)
-		}
-		return nil
 	}
 	return fmt.Errorf("kill job %d: %w", j.ID, err)
 }
