@@ -431,7 +431,7 @@ func TestPendingTasksWithDeletions(t *testing.T) {
 	if next != 5 || tasks != "5-9:2,15-97:2" {
 		t.Errorf("notCreated = %d, %q; want 5, 5-9:2,15-97:2", next, tasks)
 	}
-	if n := notStarted(j); n != 3+42 {
+	if n := j.TasksNotStarted(); n != 3+42 {
 		t.Errorf("notStarted = %d; want 45", n)
 	}
 }

@@ -95,7 +95,7 @@ func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Write
 			return err
 		}
 		if heldOnly {
-			jobs = slices.DeleteFunc(jobs, func(j *api.Job) bool { return j.State == api.Pending && !waitsForJobs(j) })
+			jobs = slices.DeleteFunc(jobs, func(j *api.Job) bool { return j.State == api.Pending && !j.WaitsForJobs() })
 		}
 		sort.Slice(jobs, func(a, b int) bool { return jobs[a].ID < jobs[b].ID })
 		if cc.Bool("json") {
@@ -212,17 +212,11 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// waitsForJobs reports whether a pending job waits for others to end
-// (-hold_jid, --dependency): Grid Engine shows it held.
-func waitsForJobs(j *api.Job) bool {
-	return j.State == api.Pending && (j.Reason.Code == api.ReasonDependency || j.Reason.Code == api.ReasonDependencyNeverSatisfied)
-}
-
 // stateLetters is the job's state as qstat prints it.
 func stateLetters(j *api.Job) string {
 	switch j.State {
 	case api.Pending:
-		if waitsForJobs(j) {
+		if j.WaitsForJobs() {
 			return "hqw"
 		}
 		return "qw"
@@ -251,18 +245,6 @@ func priorityOf(j *api.Job) float64 {
 	}
 	p := 0.5 + float64(j.Spec.Priority)/2048
 	return min(max(p, 0), 1)
-}
-
-// priorityLine explains a priority: its value and each weighted part.
-func priorityLine(p api.Priority) string {
-	if len(p.Parts) == 0 {
-		return ""
-	}
-	parts := make([]string, len(p.Parts))
-	for i, pt := range p.Parts {
-		parts[i] = fmt.Sprintf("%s %g×%.5f", pt.Name, pt.Weight, pt.Factor)
-	}
-	return fmt.Sprintf("%.5f (%s)", p.Value, strings.Join(parts, " + "))
 }
 
 const tableHeader = "job-ID  prior   name       user         state submit/start at     queue                          slots ja-task-ID \n"
@@ -327,15 +309,6 @@ func notCreated(j *api.Job) (next int64, tasks string) {
 	return runs[0].First, strings.Join(parts, ",")
 }
 
-// notStarted counts the tasks of array j not created yet.
-func notStarted(j *api.Job) int64 {
-	var n int64
-	for _, r := range j.Spec.Array.Remaining(j.Tasks) {
-		n += r.Count()
-	}
-	return n
-}
-
 // writeTable prints jobs as qstat does: nothing at all when there are
 // none, else a header, a line of dashes and one row per job or task (see
 // tableRows); with long, qstat -r's indented lines under each row, and
@@ -353,7 +326,7 @@ func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 		switch {
 		case r.waiting && j.State.Finished():
 			state = "z"
-		case r.waiting && (j.State == api.Held || waitsForJobs(j)):
+		case r.waiting && (j.State == api.Held || j.WaitsForJobs()):
 			state = "hqw"
 		case r.waiting:
 			state = "qw"
@@ -368,8 +341,8 @@ func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 			r.id, priorityOf(j), j.Name, j.User, state, at.Local().Format("01/02/2006 15:04:05"), queue, j.CPUs(), r.task)
 		if long {
 			fmt.Fprintf(w, "       Full jobname:     %s\n", j.Name)
-			fmt.Fprintf(w, "       Hard Resources:   %s\n", resourceList(j))
-			ids, others := predecessors(j.Spec.Dependencies)
+			fmt.Fprintf(w, "       Hard Resources:   %s\n", j.ResourceList())
+			ids, others := api.Predecessors(j.Spec.Dependencies)
 			if len(ids) > 0 {
 				fmt.Fprintf(w, "       Predecessor Jobs (request): %s\n", joinIDs(ids, ","))
 			}
@@ -448,7 +421,7 @@ func writeDetail(w io.Writer, j *api.Job, gateway string) {
 	} else {
 		kv("merge", "n")
 	}
-	kv("hard resource_list", resourceList(j))
+	kv("hard resource_list", j.ResourceList())
 	kv("job_name", j.Name)
 	if j.Stdout != "" {
 		kv("stdout_path_list", "NONE:NONE:"+j.Stdout)
@@ -463,7 +436,7 @@ func writeDetail(w io.Writer, j *api.Job, gateway string) {
 		kv("job_args", strings.Join(j.Spec.Args, ","))
 		kv("script_file", j.Spec.ScriptName)
 	}
-	ids, others := predecessors(j.Spec.Dependencies)
+	ids, others := api.Predecessors(j.Spec.Dependencies)
 	kv("jid_predecessor_list (req)", joinIDs(ids, ","))
 	kv("ja_ad_predecessor_list (req)", joinIDs(j.Spec.TaskDependencies, ","))
 	kv("dependency", dependencyString(others))
@@ -481,7 +454,7 @@ func writeDetail(w io.Writer, j *api.Job, gateway string) {
 		if j.Tasks != nil {
 			t = *j.Tasks
 		}
-		kv("task_states", fmt.Sprintf("running %d, done %d, failed %d, not started %d", t.Running, t.Done, t.Failed, notStarted(j)))
+		kv("task_states", fmt.Sprintf("running %d, done %d, failed %d, not started %d", t.Running, t.Done, t.Failed, j.TasksNotStarted()))
 	}
 	if j.Spec.Interactive {
 		switch {
@@ -500,10 +473,10 @@ func writeDetail(w io.Writer, j *api.Job, gateway string) {
 	kv("node", j.Node)
 	kv("attempt", strconv.Itoa(j.Attempt))
 	for _, a := range j.Attempts {
-		kv("attempt "+strconv.Itoa(a.Attempt), attemptLine(a))
+		kv("attempt "+strconv.Itoa(a.Attempt), a.Summary())
 	}
 	if j.State == api.Pending || j.State == api.Held {
-		kv("priority", priorityLine(j.Priority))
+		kv("priority", j.Priority.Explain())
 	}
 	kv("start_time", ctime(j.Started))
 	kv("end_time", ctime(j.Ended))
@@ -529,21 +502,6 @@ func writeDetail(w io.Writer, j *api.Job, gateway string) {
 	}
 }
 
-func resourceList(j *api.Job) string {
-	var parts []string
-	if j.Spec.Walltime > 0 {
-		parts = append(parts, "h_rt="+strconv.FormatInt(j.Spec.Walltime, 10))
-	}
-	if j.Spec.Memory > 0 {
-		parts = append(parts, "mem="+api.FormatMemory(j.Spec.Memory))
-	}
-	parts = append(parts, "cpu="+strconv.Itoa(j.CPUs()))
-	if j.Spec.GPUs > 0 {
-		parts = append(parts, "gpu="+strconv.Itoa(j.Spec.GPUs))
-	}
-	return strings.Join(parts, ",")
-}
-
 func envList(env map[string]string) string {
 	keys := make([]string, 0, len(env))
 	for k := range env {
@@ -565,52 +523,6 @@ func usageLine(j *api.Job) string {
 	return fmt.Sprintf("wallclock=%s, cpu=%s, mem=%s, maxvmem=%s",
 		api.FormatWalltime(int64(u.WallSeconds)), api.FormatWalltime(int64(u.CPUSeconds)),
 		api.FormatMemory(u.Memory), api.FormatMemory(u.MaxMemory))
-}
-
-// predecessors splits a job's dependencies into Grid Engine's
-// jid_predecessor_list, the jobs of every afterany one (all must end, so
-// one list says it), and the others.
-func predecessors(deps []api.Dependency) (afterAny []int64, others []api.Dependency) {
-	for _, d := range deps {
-		if d.Type != api.AfterAny {
-			others = append(others, d)
-			continue
-		}
-		for _, id := range d.Jobs {
-			if !slices.Contains(afterAny, id) {
-				afterAny = append(afterAny, id)
-			}
-		}
-	}
-	return afterAny, others
-}
-
-// attemptLine says in a line how an earlier attempt of a requeued job
-// went: "failed, exit 3, on node1, wallclock 0:59:59, output kept in
-// /jobs/alice/42/stdout.1".
-func attemptLine(a api.Attempt) string {
-	parts := []string{string(a.State)}
-	if a.ExitCode != nil {
-		parts = append(parts, "exit "+strconv.Itoa(*a.ExitCode))
-	}
-	if a.Reason.Message != "" && a.Reason.Code != api.ReasonExit {
-		parts = append(parts, a.Reason.Message)
-	}
-	if a.Node != "" {
-		parts = append(parts, "on "+a.Node)
-	}
-	if a.Usage.WallSeconds > 0 {
-		parts = append(parts, "wallclock "+api.FormatWalltime(int64(a.Usage.WallSeconds)))
-	}
-	switch {
-	case a.Stdout != "" && a.Stderr != "" && a.Stderr != a.Stdout:
-		parts = append(parts, "output kept in "+a.Stdout+" and "+a.Stderr)
-	case a.Stdout != "":
-		parts = append(parts, "output kept in "+a.Stdout)
-	case a.Stderr != "":
-		parts = append(parts, "output kept in "+a.Stderr)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // suspendedSeconds is how long the job's current attempt has been

@@ -72,19 +72,13 @@ func joinFit(parts []string, sep string, w int) string {
 // tasks).
 func isArray(j *api.Job) bool { return j.Spec.Array != nil && j.ArrayID == 0 }
 
-// waitsForJobs reports whether a pending job waits for others to end:
-// Grid Engine shows it held (hqw), as gstat does.
-func waitsForJobs(j *api.Job) bool {
-	return j.State == api.Pending && (j.Reason.Code == api.ReasonDependency || j.Reason.Code == api.ReasonDependencyNeverSatisfied)
-}
-
 // stateLetters is a job's state as gstat shows it: qw, hqw, r, s, dr,
 // ds, z. An array's own record stands for its tasks not started yet.
 func stateLetters(j *api.Job) string {
 	switch {
 	case j.State.Finished():
 		return "z"
-	case j.State == api.Held || waitsForJobs(j):
+	case j.State == api.Held || j.WaitsForJobs():
 		return "hqw"
 	case isArray(j) || j.State == api.Pending:
 		return "qw"
@@ -155,15 +149,6 @@ func waitingTasks(j *api.Job) string {
 	return strings.Join(parts, ",")
 }
 
-// notStarted counts the tasks of array j not created yet.
-func notStarted(j *api.Job) int64 {
-	var n int64
-	for _, r := range j.Spec.Array.Remaining(j.Tasks) {
-		n += r.Count()
-	}
-	return n
-}
-
 // priorityOf is gstat's normalised priority (0..1): what the scheduler
 // last computed, else 0.5 for the default -p 0, higher for a higher -p.
 func priorityOf(j *api.Job) float64 {
@@ -171,19 +156,6 @@ func priorityOf(j *api.Job) float64 {
 		return j.Priority.Value
 	}
 	return min(max(0.5+float64(j.Spec.Priority)/2048, 0), 1)
-}
-
-// priorityLine explains a priority as gstat -j does: its value and each
-// weighted part.
-func priorityLine(p api.Priority) string {
-	if len(p.Parts) == 0 {
-		return ""
-	}
-	parts := make([]string, len(p.Parts))
-	for i, pt := range p.Parts {
-		parts[i] = fmt.Sprintf("%s %g×%.5f", pt.Name, pt.Weight, pt.Factor)
-	}
-	return fmt.Sprintf("%.5f (%s)", p.Value, strings.Join(parts, " + "))
 }
 
 // elapsed is the TIME column: how long a waiting job has waited, how long

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,7 +68,7 @@ func detailFields(j *api.Job, gateway string, now time.Time, loc *time.Location)
 	} else {
 		kv("merge", "n")
 	}
-	kv("hard resource_list", resourceList(j))
+	kv("hard resource_list", j.ResourceList())
 	kv("job_name", j.Name)
 	if j.Stdout != "" {
 		kv("stdout_path_list", "NONE:NONE:"+j.Stdout)
@@ -84,7 +83,7 @@ func detailFields(j *api.Job, gateway string, now time.Time, loc *time.Location)
 		kv("job_args", strings.Join(j.Spec.Args, ","))
 		kv("script_file", j.Spec.ScriptName)
 	}
-	afterAny, others := predecessors(j.Spec.Dependencies)
+	afterAny, others := api.Predecessors(j.Spec.Dependencies)
 	kv("jid_predecessor_list (req)", joinIDs(afterAny))
 	kv("ja_ad_predecessor_list (req)", joinIDs(j.Spec.TaskDependencies))
 	kv("dependency", dependencyString(others))
@@ -101,7 +100,7 @@ func detailFields(j *api.Job, gateway string, now time.Time, loc *time.Location)
 		if j.Tasks != nil {
 			t = *j.Tasks
 		}
-		kv("task_states", fmt.Sprintf("running %d, done %d, failed %d, not started %d", t.Running, t.Done, t.Failed, notStarted(j)))
+		kv("task_states", fmt.Sprintf("running %d, done %d, failed %d, not started %d", t.Running, t.Done, t.Failed, j.TasksNotStarted()))
 	}
 	if j.Spec.Interactive {
 		enter := api.ServerInfo{SSHGateway: gateway}.SSHCommand(j.Ref())
@@ -121,10 +120,10 @@ func detailFields(j *api.Job, gateway string, now time.Time, loc *time.Location)
 	kv("node", j.Node)
 	kv("attempt", strconv.Itoa(j.Attempt))
 	for _, a := range j.Attempts {
-		kv("attempt "+strconv.Itoa(a.Attempt), attemptLine(a))
+		kv("attempt "+strconv.Itoa(a.Attempt), a.Summary())
 	}
 	if j.State == api.Pending || j.State == api.Held {
-		kv("priority", priorityLine(j.Priority))
+		kv("priority", j.Priority.Explain())
 	}
 	kv("start_time", ctime(j.Started))
 	kv("end_time", ctime(j.Ended))
@@ -155,22 +154,6 @@ func detailFields(j *api.Job, gateway string, now time.Time, loc *time.Location)
 	return fs
 }
 
-// resourceList is gstat's hard resource_list: h_rt, mem, cpu, gpu.
-func resourceList(j *api.Job) string {
-	var parts []string
-	if j.Spec.Walltime > 0 {
-		parts = append(parts, "h_rt="+strconv.FormatInt(j.Spec.Walltime, 10))
-	}
-	if j.Spec.Memory > 0 {
-		parts = append(parts, "mem="+api.FormatMemory(j.Spec.Memory))
-	}
-	parts = append(parts, "cpu="+strconv.Itoa(j.CPUs()))
-	if j.Spec.GPUs > 0 {
-		parts = append(parts, "gpu="+strconv.Itoa(j.Spec.GPUs))
-	}
-	return strings.Join(parts, ",")
-}
-
 // envList is the job's -v variables, sorted: K=V,K=V.
 func envList(env map[string]string) string {
 	keys := make([]string, 0, len(env))
@@ -194,23 +177,6 @@ func usageLine(u api.Usage) string {
 		api.FormatMemory(u.Memory), api.FormatMemory(u.MaxMemory))
 }
 
-// predecessors splits dependencies into the jobs of the afterany ones
-// (Grid Engine's jid_predecessor_list) and the others.
-func predecessors(deps []api.Dependency) (afterAny []int64, others []api.Dependency) {
-	for _, d := range deps {
-		if d.Type != api.AfterAny {
-			others = append(others, d)
-			continue
-		}
-		for _, id := range d.Jobs {
-			if !slices.Contains(afterAny, id) {
-				afterAny = append(afterAny, id)
-			}
-		}
-	}
-	return afterAny, others
-}
-
 // dependencyString is dependencies in gsub --dependency's syntax:
 // afterok:40,afternotok:38:39.
 func dependencyString(deps []api.Dependency) string {
@@ -231,32 +197,6 @@ func joinIDsWith(ids []int64, sep string) string {
 		parts[i] = strconv.FormatInt(id, 10)
 	}
 	return strings.Join(parts, sep)
-}
-
-// attemptLine says how an earlier attempt of a requeued job went.
-func attemptLine(a api.Attempt) string {
-	parts := []string{string(a.State)}
-	if a.ExitCode != nil {
-		parts = append(parts, "exit "+strconv.Itoa(*a.ExitCode))
-	}
-	if a.Reason.Message != "" && a.Reason.Code != api.ReasonExit {
-		parts = append(parts, a.Reason.Message)
-	}
-	if a.Node != "" {
-		parts = append(parts, "on "+a.Node)
-	}
-	if a.Usage.WallSeconds > 0 {
-		parts = append(parts, "wallclock "+api.FormatWalltime(int64(a.Usage.WallSeconds)))
-	}
-	switch {
-	case a.Stdout != "" && a.Stderr != "" && a.Stderr != a.Stdout:
-		parts = append(parts, "output kept in "+a.Stdout+" and "+a.Stderr)
-	case a.Stdout != "":
-		parts = append(parts, "output kept in "+a.Stdout)
-	case a.Stderr != "":
-		parts = append(parts, "output kept in "+a.Stderr)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // detailLines lays the details out for the terminal's width: keys padded
