@@ -168,21 +168,3 @@ func dependencies(holdJid, dependency []string) ([]api.Dependency, error) {
 	}
 	return append(deps, more...), nil
 }
-
-// dependencyString renders dependencies in --dependency's syntax:
-// afterok:41:42,afternotok:7.
-func dependencyString(deps []api.Dependency) string {
-	parts := make([]string, len(deps))
-	for i, d := range deps {
-		parts[i] = d.Type + ":" + joinIDs(d.Jobs, ":")
-	}
-	return strings.Join(parts, ",")
-}
-
-func joinIDs(ids []int64, sep string) string {
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(s, sep)
-}

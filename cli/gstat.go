@@ -344,10 +344,10 @@ func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 			fmt.Fprintf(w, "       Hard Resources:   %s\n", j.ResourceList())
 			ids, others := api.Predecessors(j.Spec.Dependencies)
 			if len(ids) > 0 {
-				fmt.Fprintf(w, "       Predecessor Jobs (request): %s\n", joinIDs(ids, ","))
+				fmt.Fprintf(w, "       Predecessor Jobs (request): %s\n", api.JoinIDs(ids, ","))
 			}
 			if len(others) > 0 {
-				fmt.Fprintf(w, "       Dependency:       %s\n", dependencyString(others))
+				fmt.Fprintf(w, "       Dependency:       %s\n", api.FormatDependencies(others))
 			}
 			if (j.State == api.Pending || j.State == api.Held) && j.Reason.Message != "" {
 				fmt.Fprintf(w, "       Reason:           %s: %s\n", j.Reason.Code, j.Reason.Message)
@@ -376,161 +376,7 @@ func gatewayFor(ctx context.Context, c Client, jobs []*api.Job) string {
 // interactive job.
 func writeDetail(w io.Writer, j *api.Job, gateway string) {
 	io.WriteString(w, strings.Repeat("=", 62)+"\n")
-	kv := func(k, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "%-28s%s\n", k+":", v)
-		}
+	for _, f := range j.Details(gateway, now(), time.Local) {
+		fmt.Fprintf(w, "%-28s%s\n", f.Key+":", f.Value)
 	}
-	ctime := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.Local().Format("Mon Jan _2 15:04:05 2006")
-	}
-	// A task is its array's job, and its number (Grid Engine numbers the
-	// usage and error lines by task; 1 for a job that is not an array).
-	id, task := strconv.FormatInt(j.ID, 10), int64(1)
-	if j.ArrayID != 0 {
-		id, task = strconv.FormatInt(j.ArrayID, 10), j.TaskID
-	}
-	array := j.Spec.Array != nil && j.ArrayID == 0
-	kv("job_number", id)
-	if j.ArrayID != 0 {
-		kv("ja_task_id", strconv.FormatInt(j.TaskID, 10))
-	}
-	if j.Spec.Script != "" || len(j.Spec.Command) == 0 && !j.Spec.Interactive {
-		kv("exec_file", "job_scripts/"+id)
-	}
-	kv("submission_time", ctime(j.Submitted))
-	kv("owner", j.User)
-	kv("uid", strconv.Itoa(j.UID))
-	kv("group", j.Group)
-	kv("gid", strconv.Itoa(j.GID))
-	kv("sge_o_home", j.Spec.SubmitEnv["HOME"])
-	kv("sge_o_log_name", j.Spec.SubmitEnv["LOGNAME"])
-	kv("sge_o_path", j.Spec.SubmitEnv["PATH"])
-	kv("sge_o_shell", j.Spec.SubmitEnv["SHELL"])
-	kv("sge_o_workdir", j.Spec.SubmitDir)
-	kv("sge_o_host", j.Spec.SubmitHost)
-	kv("account", "sge")
-	if j.Spec.Cwd != "" {
-		kv("cwd", j.Spec.Cwd)
-	}
-	if j.Spec.Join {
-		kv("merge", "y")
-	} else {
-		kv("merge", "n")
-	}
-	kv("hard resource_list", j.ResourceList())
-	kv("job_name", j.Name)
-	if j.Stdout != "" {
-		kv("stdout_path_list", "NONE:NONE:"+j.Stdout)
-	}
-	if j.Stderr != "" && !j.Spec.Join {
-		kv("stderr_path_list", "NONE:NONE:"+j.Stderr)
-	}
-	kv("env_list", envList(j.Spec.Env))
-	if len(j.Spec.Command) > 0 {
-		kv("job_args", strings.Join(j.Spec.Command, ","))
-	} else {
-		kv("job_args", strings.Join(j.Spec.Args, ","))
-		kv("script_file", j.Spec.ScriptName)
-	}
-	ids, others := api.Predecessors(j.Spec.Dependencies)
-	kv("jid_predecessor_list (req)", joinIDs(ids, ","))
-	kv("ja_ad_predecessor_list (req)", joinIDs(j.Spec.TaskDependencies, ","))
-	kv("dependency", dependencyString(others))
-	kv("project", j.Project)
-	if array {
-		kv("job-array tasks", j.Spec.Array.String())
-		if j.Spec.Array.Limit > 0 {
-			kv("task_concurrency", strconv.Itoa(j.Spec.Array.Limit))
-		}
-	}
-	// GoDocker's own keys.
-	kv("job_state", string(j.State))
-	if array {
-		var t api.Tasks
-		if j.Tasks != nil {
-			t = *j.Tasks
-		}
-		kv("task_states", fmt.Sprintf("running %d, done %d, failed %d, not started %d", t.Running, t.Done, t.Failed, j.TasksNotStarted()))
-	}
-	if j.Spec.Interactive {
-		switch {
-		case j.State.Finished():
-		case gateway == "":
-			kv("interactive", "yes (the server has no SSH gateway to enter it)")
-		case j.State == api.Running:
-			kv("interactive", "yes: enter it with "+api.ServerInfo{SSHGateway: gateway}.SSHCommand(j.Ref()))
-		default:
-			kv("interactive", "yes: once it runs, enter it with "+api.ServerInfo{SSHGateway: gateway}.SSHCommand(j.Ref()))
-		}
-	}
-	kv("image", j.Spec.Image)
-	kv("job_dir", j.Dir)
-	kv("executor", j.Executor)
-	kv("node", j.Node)
-	kv("attempt", strconv.Itoa(j.Attempt))
-	for _, a := range j.Attempts {
-		kv("attempt "+strconv.Itoa(a.Attempt), a.Summary())
-	}
-	if j.State == api.Pending || j.State == api.Held {
-		kv("priority", j.Priority.Explain())
-	}
-	kv("start_time", ctime(j.Started))
-	kv("end_time", ctime(j.Ended))
-	if j.State == api.Suspended {
-		kv("suspended_since", ctime(j.SuspendedAt))
-	}
-	if s := suspendedSeconds(j); s >= 1 {
-		kv("suspended_time", api.FormatWalltime(int64(s)))
-	}
-	if j.ExitCode != nil {
-		kv("exit_status", strconv.Itoa(*j.ExitCode))
-	}
-	if u := usageLine(j); u != "" {
-		kv(fmt.Sprintf("usage %4d", task), u)
-	}
-	switch {
-	case j.State == api.Pending || j.State == api.Held:
-		kv("scheduling info", j.Reason.Message)
-	case j.State == api.Failed || j.State == api.Killed || j.State == api.Rejected || j.State == api.Cancelled:
-		kv(fmt.Sprintf("error reason %4d", task), j.Reason.Message)
-	case j.Deleting:
-		kv("deletion", j.Reason.Message)
-	}
-}
-
-func envList(env map[string]string) string {
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + env[k]
-	}
-	return strings.Join(parts, ",")
-}
-
-func usageLine(j *api.Job) string {
-	u := j.Usage
-	if u.WallSeconds == 0 && u.CPUSeconds == 0 && u.MaxMemory == 0 {
-		return ""
-	}
-	return fmt.Sprintf("wallclock=%s, cpu=%s, mem=%s, maxvmem=%s",
-		api.FormatWalltime(int64(u.WallSeconds)), api.FormatWalltime(int64(u.CPUSeconds)),
-		api.FormatMemory(u.Memory), api.FormatMemory(u.MaxMemory))
-}
-
-// suspendedSeconds is how long the job's current attempt has been
-// suspended, until now if it still is.
-func suspendedSeconds(j *api.Job) float64 {
-	s := j.SuspendedSeconds
-	if j.State == api.Suspended && !j.SuspendedAt.IsZero() {
-		s += max(now().Sub(j.SuspendedAt).Seconds(), 0)
-	}
-	return s
 }
