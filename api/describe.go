@@ -101,3 +101,28 @@ func Predecessors(deps []Dependency) (afterAny []int64, others []Dependency) {
 	}
 	return afterAny, others
 }
+
+// StateLetters is the job's state as qstat prints it: qw, hqw (held, or
+// waiting for other jobs), r, s, dr and ds (being deleted), z (ended).
+func (j *Job) StateLetters() string {
+	switch j.State {
+	case Pending:
+		if j.WaitsForJobs() {
+			return "hqw"
+		}
+		return "qw"
+	case Held:
+		return "hqw"
+	case Running:
+		if j.Deleting {
+			return "dr"
+		}
+		return "r"
+	case Suspended:
+		if j.Deleting {
+			return "ds"
+		}
+		return "s"
+	}
+	return "z"
+}

@@ -212,30 +212,6 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// stateLetters is the job's state as qstat prints it.
-func stateLetters(j *api.Job) string {
-	switch j.State {
-	case api.Pending:
-		if j.WaitsForJobs() {
-			return "hqw"
-		}
-		return "qw"
-	case api.Held:
-		return "hqw"
-	case api.Running:
-		if j.Deleting {
-			return "dr"
-		}
-		return "r"
-	case api.Suspended:
-		if j.Deleting {
-			return "ds"
-		}
-		return "s"
-	}
-	return "z"
-}
-
 // priorityOf is qstat's normalised priority (0..1) of a job: what the
 // scheduler last computed for it, else 0.5 for the default -p 0, higher
 // for a higher -p.
@@ -322,7 +298,7 @@ func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 	io.WriteString(w, strings.Repeat("-", 113)+"\n")
 	for _, r := range rows {
 		j := r.job
-		at, queue, state := j.Submitted, "", stateLetters(j)
+		at, queue, state := j.Submitted, "", j.StateLetters()
 		switch {
 		case r.waiting && j.State.Finished():
 			state = "z"

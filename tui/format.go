@@ -72,26 +72,13 @@ func joinFit(parts []string, sep string, w int) string {
 // tasks).
 func isArray(j *api.Job) bool { return j.Spec.Array != nil && j.ArrayID == 0 }
 
-// stateLetters is a job's state as gstat shows it: qw, hqw, r, s, dr,
-// ds, z. An array's own record stands for its tasks not started yet.
+// stateLetters is the job's state as qstat prints it; an array that still
+// has tasks to run waits (qw), whatever its record says.
 func stateLetters(j *api.Job) string {
-	switch {
-	case j.State.Finished():
-		return "z"
-	case j.State == api.Held || j.WaitsForJobs():
-		return "hqw"
-	case isArray(j) || j.State == api.Pending:
+	if isArray(j) && !j.State.Finished() {
 		return "qw"
-	case j.State == api.Running && j.Deleting:
-		return "dr"
-	case j.State == api.Running:
-		return "r"
-	case j.State == api.Suspended && j.Deleting:
-		return "ds"
-	case j.State == api.Suspended:
-		return "s"
 	}
-	return string(j.State)
+	return j.StateLetters()
 }
 
 // stateRank orders state letters for sorting: running first.
