@@ -307,6 +307,23 @@ func TestSSHRefusals(t *testing.T) {
 	denied("an unregistered key", g.ssh(strangerKey, job(aliceJob), "", "--", "id -u"))
 	denied("alice's key as bob", g.ssh(aliceKey, "gdtest-bob", "", "--"))
 	denied("alice's key as root", g.ssh(aliceKey, "root", "", "--"))
+	// Agent and X11 forwarding requests are answered no (OpenSSH's client
+	// does not say when they are refused: ask with Go's).
+	c, err := g.goClient(aliceKey, job(aliceJob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []string{"auth-agent-req@openssh.com", "x11-req"} {
+		if ok, err := sess.SendRequest(req, true, nil); ok || err != nil {
+			t.Errorf("%s: accepted %v, %v; want refused", req, ok, err)
+		}
+	}
+	sess.Close()
+	c.Close()
 	denied("a job that does not exist", g.ssh(aliceKey, "job-999999", "", "--", "true"))
 	for _, login := range []string{"job-../x", "job-0", "job-" + strconv.FormatInt(aliceJob, 10) + "/..", "../../etc", "job-01", "job-1.0"} {
 		denied("login "+login, g.ssh(aliceKey, login, "", "--", "id"))
@@ -385,20 +402,7 @@ func TestSSHAdminsAndBatchJobs(t *testing.T) {
 
 // goSSH runs cmd as login with Go's SSH client, which sends any user name.
 func (g *gateway) goSSH(key, login, cmd string) (string, error) {
-	b, err := os.ReadFile(key)
-	if err != nil {
-		return "", err
-	}
-	signer, err := gossh.ParsePrivateKey(b)
-	if err != nil {
-		return "", err
-	}
-	c, err := gossh.Dial("tcp", "127.0.0.1:"+g.port, &gossh.ClientConfig{
-		User:            login,
-		Auth:            []gossh.AuthMethod{gossh.PublicKeys(signer)},
-		HostKeyCallback: gossh.InsecureIgnoreHostKey(), // the test's own server
-		Timeout:         20 * time.Second,
-	})
+	c, err := g.goClient(key, login)
 	if err != nil {
 		return "", err
 	}
@@ -410,6 +414,24 @@ func (g *gateway) goSSH(key, login, cmd string) (string, error) {
 	defer s.Close()
 	out, err := s.CombinedOutput(cmd)
 	return string(out), err
+}
+
+// goClient connects as login with key through Go's SSH client.
+func (g *gateway) goClient(key, login string) (*gossh.Client, error) {
+	b, err := os.ReadFile(key)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := gossh.ParsePrivateKey(b)
+	if err != nil {
+		return nil, err
+	}
+	return gossh.Dial("tcp", "127.0.0.1:"+g.port, &gossh.ClientConfig{
+		User:            login,
+		Auth:            []gossh.AuthMethod{gossh.PublicKeys(signer)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), // the test's own server
+		Timeout:         20 * time.Second,
+	})
 }
 
 // TestSSHTerminal: under a real terminal (tmux), ssh job-N@HOST opens a
