@@ -452,9 +452,19 @@ func TestSSHTerminal(t *testing.T) {
 
 	term.typeLine("echo size=$(stty size) uid=$(id -u)")
 	term.shows(fmt.Sprintf("size=24 80 uid=%d", alice.uid))
+	// The resize travels tmux → ssh (SIGWINCH) → the gateway → the engine;
+	// a line typed meanwhile may still see the old size: ask again until
+	// the new one shows, or fail after the deadline.
 	term.resize(120, 40)
 	term.typeLine("echo size=$(stty size)")
-	term.shows("size=40 120")
+	term.waitFor(`"size=40 120"`, 30*time.Second, func(sc string) bool {
+		if strings.Contains(sc, "size=40 120") {
+			return true
+		}
+		term.typeLine("clear; echo size=$(stty size)")
+		time.Sleep(400 * time.Millisecond)
+		return false
+	})
 	term.typeLine("sleep 300")
 	time.Sleep(500 * time.Millisecond)
 	term.keys("C-c")
