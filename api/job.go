@@ -82,6 +82,7 @@ const (
 	ReasonLifespan                 = "Lifespan"                 // ran past the site's limits.max_lifespan
 	ReasonTaskLimit                = "TaskLimit"                // an array runs as many tasks as its -tc allows
 	ReasonTasksFailed              = "TasksFailed"              // some tasks of an array did not succeed
+	ReasonNoExecutor               = "NoExecutor"               // its executor is not configured on the server
 )
 
 // Spec is what the user asked for, as gsub sends it and the server
@@ -105,6 +106,7 @@ type Spec struct {
 	Walltime   int64             `json:"walltime,omitempty"`    // -l h_rt; 0 = none
 	Volumes    []string          `json:"volumes,omitempty"`     // --volume NAME[:ro]
 	Project    string            `json:"project,omitempty"`     // -P
+	Executor   string            `json:"executor,omitempty"`    // -q, --executor; "": the first that takes the project
 	Priority   int               `json:"priority,omitempty"`    // -p, -1023..1024
 	Hold       bool              `json:"hold,omitempty"`        // -h
 	// Interactive: no script; the container waits (a long-lived init as

@@ -115,6 +115,7 @@ type Alter struct {
 	Walltime     *int64        `json:"walltime,omitempty"`
 	Priority     *int          `json:"priority,omitempty"`
 	Dependencies *[]Dependency `json:"dependencies,omitempty"` // replaces them all; empty: none
+	Executor     *string       `json:"executor,omitempty"`     // "": the first that takes its project
 }
 
 // Job control actions: POST /api/v1/jobs/{id}/{action}.

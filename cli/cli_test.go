@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -441,6 +442,43 @@ func TestGstatTable(t *testing.T) {
 	golden(t, "gstat-r", gstat(f, "-r").stdout)
 }
 
+// gstat -q lists the jobs of some executors (Grid Engine's queues), and
+// the queue column says where each one runs.
+func TestGstatQueue(t *testing.T) {
+	jobs := sampleJobs()
+	for _, j := range jobs {
+		if j.ID == 1234567 || j.ID == 13 {
+			j.Executor = "swarm"
+		}
+	}
+	f := newFake("alice", jobs...)
+	var ids []int64
+	r := gstat(f, "-u", "*", "-q", "swarm")
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n")[2:] {
+		fields := strings.Fields(line)
+		id, _ := strconv.ParseInt(fields[0], 10, 64)
+		ids = append(ids, id)
+		if id == 1234567 && !strings.Contains(line, " swarm@node2 ") {
+			t.Errorf("the suspended job's row has no queue swarm@node2: %q", line)
+		}
+	}
+	if r.code != 0 || !slices.Equal(ids, []int64{13, 1234567}) {
+		t.Errorf("gstat -u '*' -q swarm: exit %d, jobs %v, want [13 1234567]:\n%s%s", r.code, ids, r.stdout, r.stderr)
+	}
+	if r := gstat(f, "-u", "*", "-q", "kube,nope"); r.code != 0 || r.stdout != "" {
+		t.Errorf("gstat -q of executors with no jobs: exit %d, %q; want nothing", r.code, r.stdout)
+	}
+	placed := 0
+	for _, j := range jobs {
+		if j.Executor != "" {
+			placed++
+		}
+	}
+	if r := gstat(f, "-u", "*", "-s", "a", "-q", "docker", "-q", "swarm", "--json"); strings.Count(r.stdout, `"executor"`) != placed-1 { // less the finished one
+		t.Errorf("gstat -q docker -q swarm --json: want the %d unfinished jobs that have an executor:\n%s", placed-1, r.stdout)
+	}
+}
+
 func TestGstatEmptyPrintsNothing(t *testing.T) {
 	r := gstat(newFake("bob", sampleJobs()...))
 	if r.code != 0 || r.stdout != "" || r.stderr != "" {
@@ -599,6 +637,21 @@ func TestGsubParse(t *testing.T) {
 				t.Errorf("spec = %+v", s)
 			}
 		}},
+		{"-q chooses the executor", []string{"-q", "swarm"}, "echo\n", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.Executor != "swarm" {
+				t.Errorf("executor = %q, want swarm", s.Executor)
+			}
+		}},
+		{"--executor, and the command line wins over #$ -q", []string{"--executor", "kube"}, "#$ -q swarm\necho\n", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.Executor != "kube" {
+				t.Errorf("executor = %q, want kube", s.Executor)
+			}
+		}},
+		{"#$ -q", nil, "#$ -q swarm\necho\n", func(t *testing.T, s api.Spec, _ *gsubRequest) {
+			if s.Executor != "swarm" {
+				t.Errorf("executor = %q, want swarm", s.Executor)
+			}
+		}},
 		{"submit context", nil, "echo\n", func(t *testing.T, s api.Spec, _ *gsubRequest) {
 			if s.SubmitDir != cwd || s.SubmitEnv["HOME"] != "/home/alice" || s.SubmitHost == "" {
 				t.Errorf("submit dir %q env %v host %q", s.SubmitDir, s.SubmitEnv, s.SubmitHost)
@@ -635,6 +688,8 @@ func TestGsubBadInput(t *testing.T) {
 		{"", []string{"-b", "y"}, "needs a command"},
 		{"echo\n", []string{"-p", "high"}, "want an integer priority"},
 		{"", []string{"/nonexistent/script.sh"}, "read script"},
+		{"echo\n", []string{"-q", "all.q@node1"}, "-q all.q@node1: GoDocker's scheduler chooses the node; give the executor's name alone (-q all.q)"},
+		{"echo\n", []string{"-q", "a,b"}, "-q a,b: give one executor"},
 	} {
 		r := gsub(f, tc.stdin, tc.args...)
 		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {

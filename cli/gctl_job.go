@@ -129,6 +129,7 @@ func alterFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "pe", Usage: "`NAME N` cpus, as gsub -pe (-pe smp 4)"},
 		&ucli.StringSliceFlag{Name: "l", Usage: "resources `key=value`[,...] as gsub -l: h_rt, s_rt (walltime), h_vmem, s_vmem, h_rss, mem_free (memory per slot), mem (whole job), cpu/slots, gpu"},
 		&ucli.StringFlag{Name: "p", Usage: "`priority` -1023..1024 (users may only lower it below 0)"},
+		&ucli.StringFlag{Name: "q", Aliases: []string{"executor"}, Destination: new(string), Usage: "run on the executor `NAME` instead; '' for the first that takes the job's project"},
 		&ucli.StringSliceFlag{Name: "hold_jid", Usage: "wait until the jobs `ID`[,ID...] have ended, instead of what it waited for; NONE or '' for nothing"},
 		&ucli.StringSliceFlag{Name: "dependency", Usage: "wait as `TYPE:ID`[:ID...][,...] says, instead of what it waited for; TYPE afterany, afterok or afternotok; '' for nothing"},
 	}
@@ -139,7 +140,7 @@ func (g *ctl) alterCommand() *ucli.Command {
 		Name:  "alter",
 		Usage: "change a job that has not started: only what the options say (Grid Engine's qalter, Slurm's scontrol update)",
 		UsageText: "gctl alter ID[.TASK] [-N NAME] [-pe NAME N] [-l key=value[,...]] [-p PRIORITY]\n" +
-			"     [-hold_jid ID[,ID...]|NONE] [--dependency TYPE:ID[:ID...][,...]]",
+			"     [-q EXECUTOR] [-hold_jid ID[,ID...]|NONE] [--dependency TYPE:ID[:ID...][,...]]",
 		Flags:  alterFlags(),
 		Action: g.alter,
 	})
@@ -188,7 +189,7 @@ func parseAlter(cc *ucli.Context) (a *api.Alter, perSlot *int64, err error) {
 		given = given || cc.IsSet(f.Names()[0])
 	}
 	if !given {
-		return nil, nil, usagef("nothing to change: give at least one of -N, -pe, -l, -p, -hold_jid, --dependency")
+		return nil, nil, usagef("nothing to change: give at least one of -N, -pe, -l, -p, -q, -hold_jid, --dependency")
 	}
 	if cc.IsSet("N") {
 		name := strings.TrimSpace(cc.String("N"))
@@ -232,6 +233,13 @@ func parseAlter(cc *ucli.Context) (a *api.Alter, perSlot *int64, err error) {
 			return nil, nil, usagef("%v", err)
 		}
 		a.Priority = &n
+	}
+	if cc.IsSet("q") {
+		q, err := executorOption(cc.String("q"))
+		if err != nil {
+			return nil, nil, usagef("%v", err)
+		}
+		a.Executor = &q
 	}
 	if cc.IsSet("hold_jid") || cc.IsSet("dependency") {
 		deps, err := dependencies(cc.StringSlice("hold_jid"), cc.StringSlice("dependency"))

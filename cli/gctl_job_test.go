@@ -152,6 +152,9 @@ func TestGctlAlter(t *testing.T) {
 		{[]string{"1", "-l", "gpus=0,s_rt=90"}, api.Alter{GPUs: ptr(0), Walltime: ptr[int64](90)}},
 		{[]string{"1", "-l", "cpu=2", "-pe", "smp", "8"}, api.Alter{CPUs: ptr(2)}}, // -l wins, as in gsub
 		{[]string{"1", "-p", "5"}, api.Alter{Priority: ptr(5)}},
+		{[]string{"1", "-q", "swarm"}, api.Alter{Executor: ptr("swarm")}},
+		{[]string{"1", "--executor", "kube", "-p", "-1"}, api.Alter{Executor: ptr("kube"), Priority: ptr(-1)}},
+		{[]string{"1", "-q", ""}, api.Alter{Executor: ptr("")}},
 		{[]string{"1", "-hold_jid", "3,4"}, api.Alter{Dependencies: &[]api.Dependency{{Type: api.AfterAny, Jobs: []int64{3, 4}}}}},
 		{[]string{"1", "--hold_jid", "3", "-hold_jid", "4,3"}, api.Alter{Dependencies: &[]api.Dependency{{Type: api.AfterAny, Jobs: []int64{3, 4}}}}},
 		{[]string{"1", "-hold_jid", "NONE"}, api.Alter{Dependencies: &[]api.Dependency{}}},
@@ -203,7 +206,8 @@ func TestGctlAlterBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"1"}, "nothing to change: give at least one of -N, -pe, -l, -p, -hold_jid, --dependency"},
+		{[]string{"1"}, "nothing to change: give at least one of -N, -pe, -l, -p, -q, -hold_jid, --dependency"},
+		{[]string{"1", "-q", "all.q@node1"}, "GoDocker's scheduler chooses the node"},
 		{[]string{"-N", "x"}, "missing ID: which job?"},
 		{[]string{"1", "2", "-N", "x"}, `unexpected argument "2"`},
 		{[]string{"x", "-N", "y"}, `"x" is not a job id`},

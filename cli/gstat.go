@@ -18,7 +18,7 @@ import (
 	"github.com/godocker/godocker/client"
 )
 
-const gstatUsage = `gstat [-u USER[,USER]|'*'] [-s p|r|s|h|z|a...] [--json]
+const gstatUsage = `gstat [-u USER[,USER]|'*'] [-s p|r|s|h|z|a...] [-q EXECUTOR[,...]] [-r] [--json]
    gstat -j ID|ID.TASK[,...] [--json]`
 
 const gstatDescription = `Shows jobs, as Grid Engine's qstat does. Without options: your pending,
@@ -37,6 +37,7 @@ func gstatFlags() []ucli.Flag {
 	return []ucli.Flag{
 		&ucli.StringSliceFlag{Name: "u", Usage: "jobs of `USER`[,USER...]; '*' for every user (default: yours)"},
 		&ucli.StringFlag{Name: "s", Usage: "states `LETTERS`: p pending (with held), r running, s suspended, h held, z finished, a = prsh"},
+		&ucli.StringSliceFlag{Name: "q", Usage: "only jobs of the executors `NAME`[,NAME...] (Grid Engine's queues; the queue column says where each job runs)"},
 		&ucli.StringFlag{Name: "j", Usage: "details of job `ID`[,ID...]; ID.TASK for a task of an array"},
 		&ucli.BoolFlag{Name: "r", Usage: "also print each job's full name, resources and, while it waits, why"},
 		&ucli.BoolFlag{Name: "json", Usage: "print JSON (an array of jobs) instead"},
@@ -96,6 +97,9 @@ func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Write
 		}
 		if heldOnly {
 			jobs = slices.DeleteFunc(jobs, func(j *api.Job) bool { return j.State == api.Pending && !j.WaitsForJobs() })
+		}
+		if execs := splitList(cc.StringSlice("q")); len(execs) > 0 {
+			jobs = slices.DeleteFunc(jobs, func(j *api.Job) bool { return !slices.Contains(execs, j.Executor) })
 		}
 		sort.Slice(jobs, func(a, b int) bool { return jobs[a].ID < jobs[b].ID })
 		if cc.Bool("json") {

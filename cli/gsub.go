@@ -34,6 +34,7 @@ func gsubFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "l", Usage: "resources `key=value`[,...]: h_rt, s_rt (walltime), h_vmem, s_vmem, h_rss, mem_free (memory per slot), mem (whole job), cpu/slots, gpu/gpus, image"},
 		&ucli.StringFlag{Name: "pe", Usage: "parallel environment: -pe `NAME N` grants N cpus (N-M: N)"},
 		&ucli.StringFlag{Name: "P", Usage: "`project` (default: default)"},
+		&ucli.StringFlag{Name: "q", Aliases: []string{"executor"}, Destination: new(string), Usage: "run on the executor `NAME` (Grid Engine's queue; default: the first configured one that takes the project); gstat -q lists its jobs"},
 		&ucli.StringFlag{Name: "p", Usage: "`priority` -1023..1024 (users may only lower it below 0)"},
 		&ucli.BoolFlag{Name: "h", Usage: "submit on hold (state hqw)"},
 		&ucli.StringSliceFlag{Name: "hold_jid", Usage: "wait until the jobs `ID`[,ID...] have ended, however they ended (Slurm's afterany); repeatable"},
@@ -58,7 +59,7 @@ func gsubFlags() []ucli.Flag {
 // end and the script begins.
 var valueFlags = map[string]bool{
 	"N": true, "o": true, "e": true, "j": true, "wd": true, "v": true, "l": true, "pe": true,
-	"P": true, "p": true, "sync": true, "S": true, "b": true, "C": true, "image": true, "volume": true,
+	"P": true, "q": true, "executor": true, "p": true, "sync": true, "S": true, "b": true, "C": true, "image": true, "volume": true,
 	"hold_jid": true, "hold_jid_ad": true, "dependency": true, "t": true, "tc": true,
 }
 
@@ -291,6 +292,9 @@ func parseGsub(args []string, stdin io.Reader, getenv func(string) string, envir
 		return nil, usagef("%v", err)
 	}
 	spec.Project = str(fs, "P")
+	if spec.Executor, err = executorOption(str(fs, "q")); err != nil {
+		return nil, usagef("%v", err)
+	}
 	if p := str(fs, "p"); p != "" {
 		n, err := parsePriority(p)
 		if err != nil {
@@ -813,4 +817,16 @@ func interruptJob(ctx context.Context, c Client, id int64, stderr io.Writer) int
 		fmt.Fprintf(stderr, "gsub: interrupted: job %d deleted\n", id)
 	}
 	return exitSignal
+}
+
+// executorOption reads -q: one executor's name. Grid Engine's queue lists
+// and QUEUE@HOST have no meaning here.
+func executorOption(q string) (string, error) {
+	switch {
+	case strings.Contains(q, "@"):
+		return "", fmt.Errorf("-q %s: GoDocker's scheduler chooses the node; give the executor's name alone (-q %s)", q, q[:strings.Index(q, "@")])
+	case strings.ContainsAny(q, ", "):
+		return "", fmt.Errorf("-q %s: give one executor", q)
+	}
+	return q, nil
 }

@@ -37,7 +37,12 @@ type Node struct {
 
 // Placement is where the scheduler put a job.
 type Placement struct {
+	// Node is the node's name, as Nodes reports it. Empty: anywhere
+	// (executors with one node, tests).
 	Node string
+	// Labels are node labels the node must carry (node reservation), on
+	// top of the executor's configured NodeSelector.
+	Labels map[string]string
 }
 
 // EventKind is what happened to a job's container.
@@ -176,6 +181,35 @@ type Config struct {
 	// Network is the container network for jobs (docker: "bridge",
 	// "none", "host", or a named network). Empty: the platform's default.
 	Network string `yaml:"network" json:"network,omitempty"`
+	// Projects, when set, are the only projects whose jobs may run here
+	// (the server checks it at submission).
+	Projects []string `yaml:"projects" json:"projects,omitempty"`
+	// NodeSelector are labels every node that runs this executor's jobs
+	// must carry (swarm: placement constraints node.labels.K==V; kube:
+	// the pods' nodeSelector).
+	NodeSelector map[string]string `yaml:"node_selector" json:"node_selector,omitempty"`
+
+	// Endpoints (swarm) maps a node's host name to the Docker engine of
+	// that node (e.g. tcp://node2:2376), through which the SSH gateway
+	// execs into a job's container and its usage is read. The manager's
+	// own engine (Host) serves its own node without an entry.
+	Endpoints map[string]string `yaml:"endpoints" json:"endpoints,omitempty"`
+
+	// Kubeconfig (kube) is the kubeconfig file to use. Empty: the
+	// in-cluster configuration (godockerd running in a pod), else
+	// $KUBECONFIG or ~/.kube/config.
+	Kubeconfig string `yaml:"kubeconfig" json:"kubeconfig,omitempty"`
+	// Context (kube) is the kubeconfig context (empty: its current one).
+	Context string `yaml:"context" json:"context,omitempty"`
+	// Namespace (kube) is where jobs' pods are created (default
+	// "default").
+	Namespace string `yaml:"namespace" json:"namespace,omitempty"`
+	// Claims (kube) maps a directory of the server's file system to the
+	// PersistentVolumeClaim that holds it (e.g. /home: home); a mount
+	// under such a directory becomes that claim with a subPath. Mounts
+	// under no claim are hostPath volumes, which needs the same path on
+	// every node (a shared file system).
+	Claims map[string]string `yaml:"claims" json:"claims,omitempty"`
 }
 
 var (

@@ -329,6 +329,9 @@ func (s *Server) alter(ctx context.Context, c *caller, id int64, a api.Alter) (*
 	if a.Dependencies != nil {
 		spec.Dependencies = *a.Dependencies
 	}
+	if a.Executor != nil {
+		spec.Executor = *a.Executor
+	}
 	// Validate as the owner would submit it; the admin's right to raise
 	// the priority is the caller's.
 	owner := ownerOf(cur)
@@ -346,7 +349,7 @@ func (s *Server) alter(ctx context.Context, c *caller, id int64, a api.Alter) (*
 		if j.State != api.Pending && j.State != api.Held || j.Attempt != cur.Attempt {
 			return api.Conflict(fmt.Sprintf("job %d started meanwhile (%s)", id, j.State))
 		}
-		j.Spec, j.Name, j.Project = spec, spec.Name, spec.Project
+		j.Spec, j.Name, j.Project, j.Executor = spec, spec.Name, spec.Project, ck.executor
 		j.Run = s.buildRun(j, ck)
 		return nil
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +70,7 @@ func (s *Server) pass(ctx context.Context) error {
 		return err
 	}
 	projects := schedProjects(b.projects)
+	s.strandedJobs(ctx, pending)
 	for name := range s.execs {
 		nodes, err := s.nodes(ctx, name)
 		if err != nil {
@@ -97,6 +99,20 @@ func (s *Server) pass(ctx context.Context) error {
 		s.apply(ctx, name, plan)
 	}
 	return nil
+}
+
+// strandedJobs says why the pending jobs whose executor this server does
+// not run (it left the configuration) wait: nothing will start them until
+// they are moved to another one.
+func (s *Server) strandedJobs(ctx context.Context, pending []*api.Job) {
+	for _, j := range pending {
+		if _, ok := s.execs[j.Executor]; ok || j.Reason.Code == api.ReasonNoExecutor {
+			continue
+		}
+		s.setReason(ctx, j, api.Reason{Code: api.ReasonNoExecutor, Message: fmt.Sprintf(
+			"its executor %q is not configured (executors: %s): move it with gctl alter %d -q NAME, or delete it",
+			j.Executor, strings.Join(s.order, ", "), j.ID)}, j.Priority)
+	}
 }
 
 // dependedStates reads the state of every job the pending jobs depend on.

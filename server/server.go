@@ -30,8 +30,8 @@ type Server struct {
 	bus   cluster.Bus
 	log   *slog.Logger
 
-	execs           map[string]executor.Executor
-	defaultExecutor string
+	execs map[string]executor.Executor
+	order []string // executor names, in config order: the first is the default
 
 	wake   chan struct{} // a scheduling pass is wanted
 	ledger *ledger       // recent use, for fair share and quotas
@@ -72,11 +72,9 @@ func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus clus
 		launching:  map[attempt]bool{},
 		ledger:     newLedger(time.Duration(cfg.Scheduler.UserResetUsageDuration), time.Duration(cfg.Scheduler.UsageHalfLife)),
 	}
-	for i, e := range execs {
+	for _, e := range execs {
 		s.execs[e.Name()] = e
-		if i == 0 {
-			s.defaultExecutor = e.Name()
-		}
+		s.order = append(s.order, e.Name())
 	}
 	return s
 }
@@ -131,7 +129,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	s.log.Info("godockerd listening", "socket", s.cfg.Socket, "executor", s.defaultExecutor, "store", s.cfg.Store.DSN, "shared_dir", s.cfg.SharedDir)
+	s.log.Info("godockerd listening", "socket", s.cfg.Socket, "executors", s.order, "store", s.cfg.Store.DSN, "shared_dir", s.cfg.SharedDir)
 	if gw == nil {
 		return s.Serve(ctx, ln)
 	}

@@ -36,6 +36,7 @@ type harness struct {
 	t     testing.TB
 	srv   *Server
 	sim   *sim.Sim
+	sims  map[string]*sim.Sim // by executor name, sim included
 	st    store.Store
 	bus   *cluster.Local
 	cfg   *config.Config
@@ -79,10 +80,20 @@ func newHarness(t testing.TB, tweak func(*config.Config)) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	// The first executor is the simulator "sim" with one node n1; more
+	// configured by tweak are simulators too (sim.Open).
 	ex := sim.New(executor.Node{Name: "n1", CPUs: 2, Memory: 4 * gib})
+	execs, sims := []executor.Executor{ex}, map[string]*sim.Sim{"sim": ex}
+	for _, ec := range cfg.Executors[1:] {
+		more, err := sim.Open(ec.Name, ec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		execs, sims[ec.Name] = append(execs, more), more
+	}
 	bus := cluster.NewLocal()
-	h := &harness{t: t, sim: ex, st: st, bus: bus, cfg: cfg,
-		srv: New(cfg, st, []executor.Executor{ex}, bus, slog.New(slog.NewTextHandler(testLog(), nil)))}
+	h := &harness{t: t, sim: ex, sims: sims, st: st, bus: bus, cfg: cfg,
+		srv: New(cfg, st, execs, bus, slog.New(slog.NewTextHandler(testLog(), nil)))}
 	h.alice = h.user("alice", 5001)
 	h.bob = h.user("bob", 5002)
 	h.admin = &caller{Identity: api.Identity{User: "root", UID: 0, GID: 0, Admin: true}, Home: "/root"}

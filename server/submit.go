@@ -38,10 +38,11 @@ type mount struct {
 // checked is what validation learnt on the way: resolved paths and
 // volumes, so that resolution does not ask the file system again.
 type checked struct {
-	workDir string // host path; empty: the job directory
-	volumes []mount
-	home    bool // the home directory exists and is mounted
-	project *api.Project
+	workDir  string // host path; empty: the job directory
+	volumes  []mount
+	home     bool // the home directory exists and is mounted
+	project  *api.Project
+	executor string // where the job runs
 }
 
 // submit validates spec for c, stores the job and prepares its directory.
@@ -80,7 +81,7 @@ func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job
 		Spec:      spec,
 		Submitted: time.Now().UTC(),
 		Attempt:   1,
-		Executor:  s.defaultExecutor,
+		Executor:  ck.executor,
 	}
 	if a := spec.Array; a != nil {
 		j.Tasks = &api.Tasks{Next: a.First}
@@ -193,9 +194,12 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 		return nil, err
 	}
 	ck.project = p
+	if ck.executor, err = s.chooseExecutor(spec.Executor, p.Name); err != nil {
+		return nil, err
+	}
 
 	// Resources.
-	if err := s.validateResources(ctx, spec); err != nil {
+	if err := s.validateResources(ctx, spec, ck.executor); err != nil {
 		return nil, err
 	}
 	if r, over := sched.OverLimit(p.Name, schedLimit(p.Limit), spec.CPUs, spec.Memory, spec.GPUs); over {
@@ -349,7 +353,9 @@ func (s *Server) validateTaskDependencies(ctx context.Context, spec *api.Spec) e
 	return nil
 }
 
-func (s *Server) validateResources(ctx context.Context, spec *api.Spec) error {
+// validateResources checks the resources spec asks for against the
+// limits and the nodes of the executor it runs on, and fills defaults.
+func (s *Server) validateResources(ctx context.Context, spec *api.Spec, execName string) error {
 	if spec.CPUs < 0 {
 		return api.Invalid(fmt.Sprintf("cpus %d: must be 1 or more", spec.CPUs))
 	}
@@ -376,7 +382,7 @@ func (s *Server) validateResources(ctx context.Context, spec *api.Spec) error {
 		maxMem, _ = api.ParseMemory(s.cfg.Limits.MaxMemory)
 	}
 	if maxCPUs == 0 || maxMem == 0 {
-		nodes, err := s.nodes(ctx, s.defaultExecutor)
+		nodes, err := s.nodes(ctx, execName)
 		if err != nil {
 			return fmt.Errorf("read node capacity: %w", err)
 		}
@@ -396,7 +402,7 @@ func (s *Server) validateResources(ctx context.Context, spec *api.Spec) error {
 		return api.Invalid(fmt.Sprintf("gpus %d: must not be negative", spec.GPUs))
 	}
 	if spec.GPUs > 0 {
-		nodes, err := s.nodes(ctx, s.defaultExecutor)
+		nodes, err := s.nodes(ctx, execName)
 		if err != nil {
 			return fmt.Errorf("read node capacity: %w", err)
 		}

@@ -222,6 +222,7 @@ func fullJob(id int64) *api.Job {
 			Walltime:         7200,
 			Volumes:          []string{"data:ro", "scratch"},
 			Project:          "genomics",
+			Executor:         "swarm",
 			Priority:         -100,
 			Hold:             true,
 			Interactive:      true,
