@@ -18,6 +18,7 @@ import (
 
 	_ "github.com/godocker/godocker/executor/docker" // executor type "docker"
 	_ "github.com/godocker/godocker/executor/sim"    // executor type "sim"
+	_ "github.com/godocker/godocker/executor/swarm"  // executor type "swarm"
 	_ "github.com/godocker/godocker/store/sqlite"    // store driver "sqlite"
 )
 

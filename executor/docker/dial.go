@@ -2,12 +2,14 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/client"
 
 	"github.com/godocker/godocker/api"
 	"github.com/godocker/godocker/executor"
@@ -23,37 +25,46 @@ var _ executor.Dialer = (*Executor)(nil)
 // elsewhere the error wraps executor.ErrUnsupported. A job with no
 // running container is executor.ErrNotFound.
 func (e *Executor) DialJob(ctx context.Context, j *api.Job, port int) (net.Conn, error) {
-	if port < 1 || port > 65535 {
-		return nil, fmt.Errorf("dial port %d in job %d: want a port from 1 to 65535", port, j.ID)
-	}
-	name := executor.ContainerName(j)
-	c, err := e.cli.ContainerInspect(ctx, name)
-	if err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return nil, fmt.Errorf("dial port %d in job %d: %s: %w", port, j.ID, name, executor.ErrNotFound)
-		}
-		return nil, fmt.Errorf("dial port %d in job %d: %w", port, j.ID, err)
-	}
-	if c.State == nil || !c.State.Running || c.State.Pid <= 0 {
-		return nil, fmt.Errorf("dial port %d in job %d: %s is not running: %w", port, j.ID, name, executor.ErrNotFound)
-	}
-	ns, err := e.openNetns(ctx, name, c.State.Pid, c.ID)
-	if err != nil {
-		return nil, fmt.Errorf("dial port %d in job %d: %w", port, j.ID, err)
-	}
-	defer ns.Close()
-	conn, err := dialInNetns(ctx, ns, "127.0.0.1:"+strconv.Itoa(port))
+	conn, err := DialContainer(ctx, e.cli, executor.ContainerName(j), port)
 	if err != nil {
 		return nil, fmt.Errorf("dial port %d in job %d: %w", port, j.ID, err)
 	}
 	return conn, nil
 }
 
+// DialContainer is DialJob for the container name (a name or an id) of
+// the engine cli: the executors that run containers through a Docker
+// engine of their own (swarm) use it. It works only where that engine
+// runs on this machine; elsewhere the error wraps
+// executor.ErrUnsupported. A container that is missing or not running is
+// executor.ErrNotFound.
+func DialContainer(ctx context.Context, cli *client.Client, name string, port int) (net.Conn, error) {
+	if port < 1 || port > 65535 {
+		return nil, errors.New("want a port from 1 to 65535")
+	}
+	c, err := cli.ContainerInspect(ctx, name)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("%s: %w", name, executor.ErrNotFound)
+		}
+		return nil, err
+	}
+	if c.State == nil || !c.State.Running || c.State.Pid <= 0 {
+		return nil, fmt.Errorf("%s is not running: %w", name, executor.ErrNotFound)
+	}
+	ns, err := openNetns(ctx, cli, name, c.State.Pid, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+	return dialInNetns(ctx, ns, "127.0.0.1:"+strconv.Itoa(port))
+}
+
 // openNetns opens the network namespace of the container's process pid
 // and checks that pid is still that container's, so that the open file
 // names the container's network. If the container ended meanwhile, the
 // error wraps executor.ErrNotFound.
-func (e *Executor) openNetns(ctx context.Context, name string, pid int, id string) (*os.File, error) {
+func openNetns(ctx context.Context, cli *client.Client, name string, pid int, id string) (*os.File, error) {
 	ns, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/net")
 	if err == nil {
 		if err = inContainer(pid, id); err == nil {
@@ -63,7 +74,7 @@ func (e *Executor) openNetns(ctx context.Context, name string, pid int, id strin
 	} else if cerr := inContainer(pid, id); cerr != nil {
 		err = cerr // why the pid is not here
 	}
-	if c, ierr := e.cli.ContainerInspect(ctx, name); cerrdefs.IsNotFound(ierr) || ierr == nil && (c.State == nil || !c.State.Running) {
+	if c, ierr := cli.ContainerInspect(ctx, name); cerrdefs.IsNotFound(ierr) || ierr == nil && (c.State == nil || !c.State.Running) {
 		return nil, fmt.Errorf("%s has ended: %w", name, executor.ErrNotFound)
 	}
 	return nil, fmt.Errorf("open network namespace of %s: %w", name, err)

@@ -351,15 +351,31 @@ func (e *Executor) pauseResult(ctx context.Context, j *api.Job, name, op string,
 // Inspect reports the container of the job's current attempt. A missing
 // container is State executor.StateMissing and no error.
 func (e *Executor) Inspect(ctx context.Context, j *api.Job) (executor.Status, error) {
-	name := executor.ContainerName(j)
-	c, err := e.cli.ContainerInspect(ctx, name)
+	st, err := InspectContainer(ctx, e.cli, executor.ContainerName(j))
+	if err != nil {
+		return executor.Status{}, fmt.Errorf("inspect job %d: %w", j.ID, err)
+	}
+	if st.State != executor.StateMissing {
+		st.Node = e.node
+	}
+	return st, nil
+}
+
+// InspectContainer reports the container name (a name or an id) of the
+// engine cli as an executor.Status: its state, exit code, OOM kill, the
+// engine's error, its id and when it started and finished. Node is left
+// empty: the caller knows which node the engine is. A missing container
+// is State executor.StateMissing and no error. The executors that run
+// containers through a Docker engine of their own (swarm) use it too.
+func InspectContainer(ctx context.Context, cli *client.Client, name string) (executor.Status, error) {
+	c, err := cli.ContainerInspect(ctx, name)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return executor.Status{State: executor.StateMissing}, nil
 		}
-		return executor.Status{}, fmt.Errorf("inspect job %d: %w", j.ID, err)
+		return executor.Status{}, err
 	}
-	st := executor.Status{Node: e.node, Container: c.ID}
+	st := executor.Status{Container: c.ID}
 	if s := c.State; s != nil {
 		st.State = containerState(s)
 		st.ExitCode = s.ExitCode
@@ -421,17 +437,28 @@ func (e *Executor) Remove(ctx context.Context, j *api.Job) error {
 // memory in use now and, where the kernel reports it (cgroup v1), the
 // peak.
 func (e *Executor) Usage(ctx context.Context, j *api.Job) (api.Usage, error) {
-	r, err := e.cli.ContainerStatsOneShot(ctx, executor.ContainerName(j))
+	u, err := ContainerUsage(ctx, e.cli, executor.ContainerName(j))
+	if err != nil {
+		return api.Usage{}, fmt.Errorf("usage of job %d: %w", j.ID, err)
+	}
+	return u, nil
+}
+
+// ContainerUsage reads the counters of the container name (a name or an
+// id) of the engine cli once, as Executor.Usage does. A missing container
+// is executor.ErrNotFound.
+func ContainerUsage(ctx context.Context, cli *client.Client, name string) (api.Usage, error) {
+	r, err := cli.ContainerStatsOneShot(ctx, name)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return api.Usage{}, fmt.Errorf("usage of job %d: %w", j.ID, executor.ErrNotFound)
+			return api.Usage{}, fmt.Errorf("%s: %w", name, executor.ErrNotFound)
 		}
-		return api.Usage{}, fmt.Errorf("usage of job %d: %w", j.ID, err)
+		return api.Usage{}, err
 	}
 	defer r.Body.Close()
 	var s container.StatsResponse
 	if err := json.NewDecoder(r.Body).Decode(&s); err != nil {
-		return api.Usage{}, fmt.Errorf("usage of job %d: decode stats: %w", j.ID, err)
+		return api.Usage{}, fmt.Errorf("decode stats of %s: %w", name, err)
 	}
 	return api.Usage{
 		CPUSeconds: float64(s.CPUStats.CPUUsage.TotalUsage) / 1e9,

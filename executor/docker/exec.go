@@ -34,13 +34,22 @@ import (
 // back. Wait returns once the output stream has ended and the engine
 // reports the process's exit code.
 func (e *Executor) Exec(ctx context.Context, j *api.Job, r executor.ExecRequest) (executor.Session, error) {
+	return ExecContainer(ctx, e.cli, executor.ContainerName(j), j, r)
+}
+
+// ExecContainer is Exec in the container name (a name or an id) of the
+// engine cli, which runs job j: the executors that run containers through
+// a Docker engine of their own (swarm) use it. A missing container is
+// executor.ErrNotFound. The session's Signal kills the process's host
+// pid, which works only where that engine runs on this machine; elsewhere
+// it returns an error wrapping executor.ErrUnsupported.
+func ExecContainer(ctx context.Context, cli *client.Client, name string, j *api.Job, r executor.ExecRequest) (executor.Session, error) {
 	if len(r.Cmd) == 0 {
 		return nil, fmt.Errorf("exec in job %d: empty command", j.ID)
 	}
 	if j.Run == nil {
 		return nil, fmt.Errorf("exec in job %d: no resolved execution (job.Run)", j.ID)
 	}
-	name := executor.ContainerName(j)
 	opts := container.ExecOptions{
 		User:         fmt.Sprintf("%d:%d", j.Run.UID, j.Run.GID),
 		Tty:          r.TTY,
@@ -56,23 +65,23 @@ func (e *Executor) Exec(ctx context.Context, j *api.Job, r executor.ExecRequest)
 		size = &[2]uint{uint(r.Rows), uint(r.Cols)}
 		opts.ConsoleSize = size // honoured from API 1.42; resized below for older engines
 	}
-	created, err := e.cli.ContainerExecCreate(ctx, name, opts)
+	created, err := cli.ContainerExecCreate(ctx, name, opts)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return nil, fmt.Errorf("exec in job %d: %s: %w", j.ID, name, executor.ErrNotFound)
 		}
 		return nil, fmt.Errorf("exec in job %d: %w", j.ID, err)
 	}
-	hj, err := e.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: r.TTY, ConsoleSize: size})
+	hj, err := cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: r.TTY, ConsoleSize: size})
 	if err != nil {
 		return nil, fmt.Errorf("exec in job %d: attach: %w", j.ID, err)
 	}
-	s := &session{cli: e.cli, job: j.ID, id: created.ID, hj: hj, done: make(chan struct{})}
+	s := &session{cli: cli, job: j.ID, id: created.ID, hj: hj, done: make(chan struct{})}
 	var outW, errW *io.PipeWriter
 	s.stdout, outW = io.Pipe()
 	s.stderr, errW = io.Pipe()
 	go s.pump(r.TTY, outW, errW)
-	if size != nil && versions.LessThan(e.cli.ClientVersion(), "1.42") {
+	if size != nil && versions.LessThan(cli.ClientVersion(), "1.42") {
 		s.initialSize(ctx, r.Rows, r.Cols)
 	}
 	return s, nil
