@@ -129,3 +129,22 @@ func TestAlterExecutor(t *testing.T) {
 }
 
 func (h *harness) poke() { h.srv.poke() }
+
+// A container that ended and was removed (by hand, or by a platform
+// that removes what it kills) fails its job at once, with no exit code;
+// it is not started again, since it ran.
+func TestContainerRemovedOutside(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	j := h.fillNode(h.alice)
+	if err := h.sim.Remove(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	f := h.waitState(j.ID, api.Failed)
+	if f.Reason.Code != api.ReasonLost || f.ExitCode != nil {
+		t.Errorf("job whose container vanished: reason %+v exit %v; want %s and no exit code", f.Reason, f.ExitCode, api.ReasonLost)
+	}
+	if st, _ := h.sim.Inspect(ctx, j); st.State != executor.StateMissing {
+		t.Errorf("the job was started again: %+v", st)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -93,15 +94,23 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, f
 		return nil, nil, fmt.Errorf("open %s store: %w", cfg.Store.Driver, err)
 	}
 	var execs []executor.Executor
+	closeAll := func() {
+		for _, e := range execs {
+			if c, ok := e.(io.Closer); ok {
+				c.Close() // connections and watches; jobs keep running
+			}
+		}
+		st.Close()
+	}
 	for _, ec := range cfg.Executors {
 		e, err := executor.Open(ctx, ec.Name, ec)
 		if err != nil {
-			st.Close()
+			closeAll()
 			return nil, nil, fmt.Errorf("open executor %s: %w", ec.Name, err)
 		}
 		execs = append(execs, e)
 	}
-	return New(cfg, st, execs, cluster.NewLocal(), log), func() { st.Close() }, nil
+	return New(cfg, st, execs, cluster.NewLocal(), log), closeAll, nil
 }
 
 // Run serves the API on the configured socket and the SSH gateway on its

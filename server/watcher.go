@@ -57,7 +57,7 @@ func (s *Server) handle(ctx context.Context, ex executor.Executor, ev executor.E
 	}
 	switch ev.Kind {
 	case executor.Exited:
-		s.collect(ctx, ex, j)
+		s.exited(ctx, ex, j)
 	case executor.Paused, executor.Resumed:
 		s.check(ctx, ex, j)
 	}
@@ -131,6 +131,36 @@ func (s *Server) sample(ctx context.Context, ex executor.Executor, j *api.Job, s
 	})
 	if err != nil && !errors.Is(err, errSkip) {
 		s.log.Error("record usage", "job", j.ID, "err", err)
+	}
+}
+
+// exited handles the end of a job's container that the platform
+// reported. Some platforms remove what they kill (kube deletes the pod,
+// swarm may remove the service): a container that ended and is gone is
+// recorded at once, not at the next reconciliation.
+func (s *Server) exited(ctx context.Context, ex executor.Executor, j *api.Job) {
+	if !j.State.Active() {
+		return
+	}
+	st, err := ex.Inspect(ctx, j)
+	if err != nil {
+		s.log.Warn("inspect exited job", "job", j.ID, "err", err)
+		return
+	}
+	if st.State != executor.StateMissing || s.isLaunching(j) {
+		s.collect(ctx, ex, j)
+		return
+	}
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	switch {
+	case j.Requeue:
+		s.requeued(ctx, j, nil, time.Time{}, time.Time{})
+	case j.Deleting:
+		s.finish(ctx, j, api.Killed, j.Reason, nil, time.Time{}, time.Time{})
+	default:
+		// It ran (it exited), so starting it again would run it twice.
+		s.finish(ctx, j, api.Failed, api.Reason{Code: api.ReasonLost, Message: "its container ended and was removed outside GoDocker: no exit code"}, nil, time.Time{}, time.Time{})
 	}
 }
 
