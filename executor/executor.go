@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"sort"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -264,4 +265,18 @@ const (
 // ContainerName is the platform name of a job attempt's container.
 func ContainerName(j *api.Job) string {
 	return fmt.Sprintf("godocker-%d-%d", j.ID, j.Attempt)
+}
+
+// JobOfLabels reads the job id and attempt from what an executor labelled
+// with LabelJob and LabelAttempt; ok is false unless both are numbers.
+func JobOfLabels(labels map[string]string) (id int64, attempt int, ok bool) {
+	id, err := strconv.ParseInt(labels[LabelJob], 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	attempt, err = strconv.Atoi(labels[LabelAttempt])
+	if err != nil {
+		return 0, 0, false
+	}
+	return id, attempt, true
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
@@ -163,14 +162,10 @@ func (e *Executor) event(m events.Message) (ev executor.Event, ok bool) {
 	if !ok {
 		return ev, false
 	}
-	id, err := strconv.ParseInt(m.Actor.Attributes[executor.LabelJob], 10, 64)
-	if err != nil {
-		slog.Debug("docker event: container with a bad job label", "executor", e.name, "container", m.Actor.ID, "label", m.Actor.Attributes[executor.LabelJob])
-		return ev, false
-	}
-	attempt, err := strconv.Atoi(m.Actor.Attributes[executor.LabelAttempt])
-	if err != nil {
-		slog.Debug("docker event: container with a bad attempt label", "executor", e.name, "container", m.Actor.ID, "job", id)
+	id, attempt, ok := executor.JobOfLabels(m.Actor.Attributes)
+	if !ok {
+		slog.Debug("docker event: container with bad job labels", "executor", e.name, "container", m.Actor.ID,
+			"job", m.Actor.Attributes[executor.LabelJob], "attempt", m.Actor.Attributes[executor.LabelAttempt])
 		return ev, false
 	}
 	return executor.Event{JobID: id, Attempt: attempt, Kind: kind, Time: time.Unix(0, m.TimeNano)}, true

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -257,13 +256,5 @@ func jobOf(t swarm.Task) (job int64, attempt int, ok bool) {
 	if cs == nil {
 		return 0, 0, false
 	}
-	job, err := strconv.ParseInt(cs.Labels[executor.LabelJob], 10, 64)
-	if err != nil {
-		return 0, 0, false
-	}
-	attempt, err = strconv.Atoi(cs.Labels[executor.LabelAttempt])
-	if err != nil {
-		return 0, 0, false
-	}
-	return job, attempt, true
+	return executor.JobOfLabels(cs.Labels)
 }
