@@ -126,3 +126,23 @@ const (
 	ControlResume  = "resume"
 	ControlRequeue = "requeue"
 )
+
+// Status is GET /api/v1/status: the live godockerd processes sharing the
+// store, and which one schedules (gctl status).
+type Status struct {
+	// Leader is the id of the process that schedules ("" : none now).
+	Leader    string    `json:"leader"`
+	Processes []Process `json:"processes"`
+}
+
+// Process is one running godockerd, as it announces itself.
+type Process struct {
+	ID      string    `json:"id"` // unique per process run: host:pid:random
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Roles   []string  `json:"roles"`
+	Version string    `json:"version,omitempty"`
+	Started time.Time `json:"started"`
+	// Seen is when it last announced itself.
+	Seen time.Time `json:"seen"`
+}

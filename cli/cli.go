@@ -35,6 +35,7 @@ type Client interface {
 	Events(ctx context.Context, ids ...int64) (<-chan api.Event, error)
 	Whoami(ctx context.Context) (*api.Identity, error)
 	Info(ctx context.Context) (*api.ServerInfo, error)
+	Status(ctx context.Context) (*api.Status, error)
 	Maintenance(ctx context.Context) (*api.Maintenance, error)
 	SetMaintenance(ctx context.Context, m api.Maintenance) (*api.Maintenance, error)
 

@@ -39,6 +39,7 @@ type fake struct {
 	maint   api.Maintenance
 	admin   bool
 	gateway string // what Info says of the SSH gateway
+	status  api.Status
 
 	// Projects (the default one always there), accounts, and the canned
 	// reports of Quotas and Usage.
@@ -207,6 +208,11 @@ func (f *fake) SetMaintenance(_ context.Context, m api.Maintenance) (*api.Mainte
 
 func (f *fake) Whoami(context.Context) (*api.Identity, error) {
 	return &api.Identity{User: f.me}, nil
+}
+
+func (f *fake) Status(context.Context) (*api.Status, error) {
+	st := f.status
+	return &st, nil
 }
 
 func (f *fake) Info(context.Context) (*api.ServerInfo, error) {

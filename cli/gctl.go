@@ -56,6 +56,7 @@ func gctlCommands(ctx context.Context, c Client, stdout, stderr io.Writer) []*uc
 		leaf(maintenanceCommand(ctx, c, stdout)),
 		g.projectCommand(),
 		g.quotaCommand(),
+		g.statusCommand(),
 		g.usageCommand(),
 		g.userCommand(),
 	)

@@ -163,6 +163,15 @@ func (c *Client) Info(ctx context.Context) (*api.ServerInfo, error) {
 	return &in, nil
 }
 
+// Status lists the live godockerd processes and which one schedules.
+func (c *Client) Status(ctx context.Context) (*api.Status, error) {
+	var st api.Status
+	if err := c.do(ctx, http.MethodGet, "/api/v1/status", nil, nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
 // Events streams job events (Server-Sent Events) until ctx ends or the
 // connection drops; the channel is closed then. ids, if given, restricts
 // the stream to those jobs.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/godocker/godocker/api"
 )
 
 // Elector decides which one of several godockerd processes leads: runs
@@ -23,17 +25,9 @@ type Elector interface {
 	Leader(ctx context.Context) (string, error)
 }
 
-// Process is one godockerd as it announces itself.
-type Process struct {
-	ID      string    `json:"id"` // unique per process run: host:pid:random
-	Host    string    `json:"host"`
-	PID     int       `json:"pid"`
-	Roles   []string  `json:"roles"`
-	Version string    `json:"version,omitempty"`
-	Started time.Time `json:"started"`
-	// Seen is when it last announced itself (set by the registry).
-	Seen time.Time `json:"seen"`
-}
+// Process is one godockerd as it announces itself (api.Process, the
+// wire form gctl status reads).
+type Process = api.Process
 
 // Registry keeps the list of live processes: each announces itself
 // periodically, and one that stops doing so leaves the list once its

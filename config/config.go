@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -49,7 +52,59 @@ type Config struct {
 	Limits    Limits            `yaml:"limits"`
 	// SSHGateway is the SSH endpoint into running jobs.
 	SSHGateway SSHGateway `yaml:"ssh_gateway"`
+
+	// Roles are what this process does (godockerd --roles): api,
+	// scheduler, watcher, sshgw; all of them by default. In cluster mode
+	// several processes share the work; one scheduler leads at a time.
+	Roles []string `yaml:"roles"`
+	// Redis, when its address is set, coordinates several godockerd
+	// sharing one store: the scheduler's leader lease, the job event bus
+	// and the list of live processes.
+	Redis Redis `yaml:"redis"`
+	// Mongo, when its URL is set, is the job store (store.driver mongo).
+	Mongo Mongo `yaml:"mongo"`
+	// MasterTimeout is how long the scheduler's leader lease lasts
+	// without renewal (the seeds' master_timeout): a crashed leader is
+	// replaced this long after its last renewal, at most. Processes
+	// announce themselves as alive for the same time.
+	MasterTimeout Duration `yaml:"master_timeout"`
+	// HealthListen is a TCP address that serves /healthz and /readyz
+	// (for load balancers and orchestrators); "" : only on the socket.
+	HealthListen string `yaml:"health_listen"`
 }
+
+// Redis is the coordination service of cluster mode.
+type Redis struct {
+	// Addr is host:port; "" (the default): a single server, no Redis.
+	Addr     string `yaml:"addr"`
+	Password string `yaml:"password"`
+	DB       int    `yaml:"db"`
+	// Prefix of every key and channel, for several installations on one
+	// Redis (default "godocker:").
+	Prefix string `yaml:"prefix"`
+}
+
+// Mongo is the MongoDB job store of cluster mode.
+type Mongo struct {
+	// URL is a mongodb:// URI; setting it selects the mongo store.
+	URL string `yaml:"url"`
+	// DB is the database (default godocker).
+	DB string `yaml:"db"`
+}
+
+// Roles of a godockerd process.
+const (
+	RoleAPI       = "api"
+	RoleScheduler = "scheduler"
+	RoleWatcher   = "watcher"
+	RoleSSHGW     = "sshgw"
+)
+
+// AllRoles are the roles of a process that does everything (the default).
+var AllRoles = []string{RoleAPI, RoleScheduler, RoleWatcher, RoleSSHGW}
+
+// Has reports whether this process holds role.
+func (c *Config) Has(role string) bool { return slices.Contains(c.Roles, role) }
 
 // SSHGateway configures the SSH gateway (ssh job-123@HOST), a role of
 // godockerd.
@@ -211,6 +266,11 @@ func Default() *Config {
 		Images:     Images{Default: "godocker/base:latest", Allowed: []string{"godocker/base:latest"}},
 		Limits:     Limits{DefaultMemory: "1G", Pids: 4096},
 		SSHGateway: SSHGateway{Listen: ":2222", AuthorizedKeys: ".ssh/authorized_keys"},
+		Roles:      slices.Clone(AllRoles),
+		Redis:      Redis{Prefix: "godocker:"},
+		Mongo:      Mongo{DB: "godocker"},
+		// The seeds' default.
+		MasterTimeout: Duration(10 * time.Second),
 	}
 }
 
@@ -247,6 +307,9 @@ func Load(file string, environ []string) (*Config, error) {
 }
 
 func (c *Config) fill() {
+	if c.Mongo.URL != "" && (c.Store.Driver == "" || c.Store.Driver == "sqlite" && c.Store.DSN == "") {
+		c.Store.Driver, c.Store.DSN = "mongo", mongoDSN(c.Mongo)
+	}
 	if c.Store.Driver == "sqlite" && c.Store.DSN == "" {
 		c.Store.DSN = filepath.Join(c.StateDir, "godocker.db")
 	}
@@ -289,6 +352,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.Driver == "" {
 		bad("store.driver: empty (use sqlite)")
+	}
+	if len(c.Roles) == 0 {
+		bad("roles: none (give some of %s)", strings.Join(AllRoles, ", "))
+	}
+	for _, r := range c.Roles {
+		if !slices.Contains(AllRoles, r) {
+			bad("roles: %q is not a role (%s)", r, strings.Join(AllRoles, ", "))
+		}
+	}
+	if c.MasterTimeout < Duration(time.Second) {
+		bad("master_timeout: %v is too short: give 1s or more (the default is 10s)", time.Duration(c.MasterTimeout))
+	}
+	if c.Redis.Addr == "" && c.Store.Driver != "sqlite" && c.Has(RoleScheduler) {
+		bad("store.driver %s is shared by several servers: set redis.addr, so that only one of them schedules", c.Store.Driver)
 	}
 	if !validPolicy(c.Scheduler.Policy) {
 		bad("scheduler.policy: %q is not a known policy (fifo, fairshare)", c.Scheduler.Policy)
@@ -442,3 +519,13 @@ func (c *Config) MayRunAsRoot(user string) bool {
 
 // YAML renders the effective configuration.
 func (c *Config) YAML() ([]byte, error) { return yaml.Marshal(c) }
+
+// mongoDSN is the store address of m: its URL with the database as path.
+func mongoDSN(m Mongo) string {
+	u, err := url.Parse(m.URL)
+	if err != nil || m.DB == "" {
+		return m.URL // Validate's store.Open says what is wrong
+	}
+	u.Path = "/" + m.DB
+	return u.String()
+}

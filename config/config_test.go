@@ -78,16 +78,20 @@ func TestInvalid(t *testing.T) {
 		env  []string
 		want string
 	}{
-		"unknown key":     {yaml: "sharde_dir: /x\n", want: "sharde_dir"},
-		"relative path":   {yaml: "state_dir: var/lib\n", want: "state_dir"},
-		"bad policy":      {yaml: "scheduler: {policy: lottery}\n", want: "lottery"},
-		"bad exec policy": {yaml: "executors: [{type: docker, policy: random}]\n", want: "random"},
-		"negative weight": {yaml: "scheduler: {fairshare_user_weight: -1}\n", want: "fairshare_user_weight"},
-		"bad acl":         {yaml: "volumes: [{name: d, path: /d, acl: rwx}]\n", want: "rwx"},
-		"default denied":  {yaml: "images: {default: evil:1, allowed: [good:1]}\n", want: "evil:1"},
-		"bad memory":      {yaml: "limits: {default_memory: lots}\n", want: "default_memory"},
-		"bad env":         {env: []string{"GODOCKER_SCHEDULER_INTERVAL=soon"}, want: "GODOCKER_SCHEDULER_INTERVAL"},
-		"env on list":     {env: []string{"GODOCKER_EXECUTORS=docker"}, want: "in the file"},
+		"unknown key":                {yaml: "sharde_dir: /x\n", want: "sharde_dir"},
+		"relative path":              {yaml: "state_dir: var/lib\n", want: "state_dir"},
+		"bad policy":                 {yaml: "scheduler: {policy: lottery}\n", want: "lottery"},
+		"bad exec policy":            {yaml: "executors: [{type: docker, policy: random}]\n", want: "random"},
+		"negative weight":            {yaml: "scheduler: {fairshare_user_weight: -1}\n", want: "fairshare_user_weight"},
+		"bad acl":                    {yaml: "volumes: [{name: d, path: /d, acl: rwx}]\n", want: "rwx"},
+		"default denied":             {yaml: "images: {default: evil:1, allowed: [good:1]}\n", want: "evil:1"},
+		"bad memory":                 {yaml: "limits: {default_memory: lots}\n", want: "default_memory"},
+		"bad env":                    {env: []string{"GODOCKER_SCHEDULER_INTERVAL=soon"}, want: "GODOCKER_SCHEDULER_INTERVAL"},
+		"env on list":                {env: []string{"GODOCKER_EXECUTORS=docker"}, want: "in the file"},
+		"unknown role":               {env: []string{"GODOCKER_ROLES=api,cook"}, want: `roles: "cook" is not a role`},
+		"no role":                    {yaml: "roles: []\n", want: "roles: none"},
+		"short timeout":              {env: []string{"GODOCKER_MASTER_TIMEOUT=100ms"}, want: "master_timeout"},
+		"shared store without redis": {env: []string{"GODOCKER_MONGO_URL=mongodb://db1/"}, want: "set redis.addr"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "c.yaml")
@@ -110,5 +114,34 @@ func TestEmptyFileIsDefault(t *testing.T) {
 	c, err := Load(file, nil)
 	if err != nil || c.Scheduler.Policy != "fifo" {
 		t.Fatalf("empty file: %v, %+v", err, c)
+	}
+}
+
+// Cluster mode from the environment alone, as the issue names the keys.
+func TestClusterEnvironment(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.Roles, ",") != "api,scheduler,watcher,sshgw" || c.Redis.Addr != "" || c.Store.Driver != "sqlite" || time.Duration(c.MasterTimeout) != 10*time.Second {
+		t.Errorf("default: roles %v redis %q store %q master_timeout %v", c.Roles, c.Redis.Addr, c.Store.Driver, c.MasterTimeout)
+	}
+	c, err = Load(file, []string{"GODOCKER_MONGO_URL=mongodb://db1:27017,db2:27017/?replicaSet=rs0", "GODOCKER_MONGO_DB=lab",
+		"GODOCKER_REDIS_ADDR=redis1:6379", "GODOCKER_MASTER_TIMEOUT=20s", "GODOCKER_ROLES=api,watcher", "GODOCKER_HEALTH_LISTEN=:8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Driver != "mongo" || c.Store.DSN != "mongodb://db1:27017,db2:27017/lab?replicaSet=rs0" {
+		t.Errorf("mongo store: driver %q dsn %q", c.Store.Driver, c.Store.DSN)
+	}
+	if c.Redis.Addr != "redis1:6379" || time.Duration(c.MasterTimeout) != 20*time.Second || c.HealthListen != ":8080" {
+		t.Errorf("redis %q master_timeout %v health %q", c.Redis.Addr, c.MasterTimeout, c.HealthListen)
+	}
+	if !c.Has(RoleAPI) || !c.Has(RoleWatcher) || c.Has(RoleScheduler) || c.Has(RoleSSHGW) {
+		t.Errorf("roles = %v, want api and watcher", c.Roles)
 	}
 }

@@ -20,7 +20,9 @@ const maxBody = 8 << 20
 // Handler is the REST API under /api/v1/.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /api/v1/status", s.authed(s.status))
 	mux.Handle("GET /api/v1/whoami", s.authed(s.whoami))
 	mux.Handle("GET /api/v1/info", s.authed(s.info))
 	mux.Handle("POST /api/v1/jobs", s.authed(s.postJob))

@@ -254,7 +254,7 @@ func TestQuotas(t *testing.T) {
 	time.Sleep(time.Until(start.Add(100 * time.Millisecond))) // 100 ms × 1000 cpus > 36 cpu·s
 	// alice spent 0.01 cpu·h (36 cpu·s) in this period: 1000 cpus since it started.
 	h.must(h.admin, "PUT", "/api/v1/accounts/alice", `{"priority":50,"quota":{"cpu_seconds":36}}`, 200)
-	h.srv.ledger.add(&api.Job{User: "alice", Group: "alice", Project: "default", Spec: api.Spec{CPUs: 1000}, Run: &api.Run{CPUs: 1000},
+	h.srv.ledger.add(&api.Job{ID: 1099511627777, User: "alice", Group: "alice", Project: "default", Spec: api.Spec{CPUs: 1000}, Run: &api.Run{CPUs: 1000},
 		Started: start, Ended: time.Now()}, time.Now())
 
 	_, err := h.srv.submit(ctx, h.alice, script("x"))
@@ -301,7 +301,7 @@ func TestKillOnLimit(t *testing.T) {
 	h.waitState(other.ID, api.Running)
 	h.must(h.admin, "PUT", "/api/v1/accounts/alice", `{"priority":50,"quota":{"cpu_seconds":1}}`, 200)
 	start, _ := h.srv.period(time.Now())
-	h.srv.ledger.add(&api.Job{User: "alice", Spec: api.Spec{CPUs: 1000}, Started: start, Ended: time.Now()}, time.Now())
+	h.srv.ledger.add(&api.Job{ID: 1099511627778, User: "alice", Spec: api.Spec{CPUs: 1000}, Started: start, Ended: time.Now()}, time.Now())
 	h.srv.poke()
 	killed := h.waitState(run.ID, api.Killed)
 	if killed.Reason.Code != api.ReasonQuota || !strings.Contains(killed.Reason.Message, "kill_on_limit") {
@@ -315,9 +315,9 @@ func TestKillOnLimit(t *testing.T) {
 func TestUsageReport(t *testing.T) {
 	h := newHarness(t, nil)
 	now := time.Now()
-	h.srv.ledger.add(&api.Job{User: "alice", Group: "alice", Project: "default", Spec: api.Spec{CPUs: 3}, Run: &api.Run{CPUs: 3, Memory: gib},
+	h.srv.ledger.add(&api.Job{ID: 1099511627779, User: "alice", Group: "alice", Project: "default", Spec: api.Spec{CPUs: 3}, Run: &api.Run{CPUs: 3, Memory: gib},
 		Started: now.Add(-2 * time.Hour), Ended: now.Add(-time.Hour)}, now)
-	h.srv.ledger.add(&api.Job{User: "bob", Group: "bob", Project: "default", Spec: api.Spec{CPUs: 1}, Run: &api.Run{CPUs: 1, Memory: gib},
+	h.srv.ledger.add(&api.Job{ID: 1099511627780, User: "bob", Group: "bob", Project: "default", Spec: api.Spec{CPUs: 1}, Run: &api.Run{CPUs: 1, Memory: gib},
 		Started: now.Add(-2 * time.Hour), Ended: now.Add(-time.Hour)}, now)
 	run := h.submit(h.bob, script("sleep"))
 	h.waitState(run.ID, api.Running)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/godocker/godocker/api"
@@ -44,6 +45,11 @@ type Server struct {
 
 	launchMu  sync.Mutex
 	launching map[attempt]bool // job attempts whose Start is under way
+
+	self     api.Process      // this process, as it announces itself
+	elector  cluster.Elector  // who schedules
+	registry cluster.Registry // who is alive
+	ready    atomic.Bool      // serving, and its watchers follow their executors
 }
 
 // SetDashboard sets what the SSH gateway opens for ssh USER@HOST in a
@@ -77,6 +83,10 @@ func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus clus
 		s.execs[e.Name()] = e
 		s.order = append(s.order, e.Name())
 	}
+	host, _ := os.Hostname()
+	s.self = api.Process{ID: newProcessID(), Host: host, PID: os.Getpid(), Roles: cfg.Roles, Started: time.Now().UTC()}
+	single := cluster.NewSingle(s.self.ID)
+	s.elector, s.registry = single, single
 	return s
 }
 
@@ -120,9 +130,17 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.prepareSharedDir(); err != nil {
 		return err
 	}
+	// Listen on everything first: a taken address is an error before
+	// anything runs.
+	var closers []io.Closer
+	closeAll := func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}
 	var gw *sshgw.Gateway
 	var gwln net.Listener
-	if addr := s.cfg.SSHGateway.Listen; addr != "" {
+	if addr := s.cfg.SSHGateway.Listen; addr != "" && s.cfg.Has(config.RoleSSHGW) {
 		var err error
 		if gw, err = s.Gateway(); err != nil {
 			return err
@@ -130,32 +148,58 @@ func (s *Server) Run(ctx context.Context) error {
 		if gwln, err = net.Listen("tcp", addr); err != nil {
 			return fmt.Errorf("ssh gateway: listen on %s: %w (set ssh_gateway.listen, or \"\" to turn the gateway off)", addr, err)
 		}
+		closers = append(closers, gwln)
 	}
-	ln, err := listenSocket(s.cfg.Socket)
-	if err != nil {
-		if gwln != nil {
-			gwln.Close()
+	var hln net.Listener
+	if addr := s.cfg.HealthListen; addr != "" {
+		var err error
+		if hln, err = net.Listen("tcp", addr); err != nil {
+			closeAll()
+			return fmt.Errorf("health_listen: listen on %s: %w", addr, err)
 		}
-		return err
+		closers = append(closers, hln)
 	}
-	s.log.Info("godockerd listening", "socket", s.cfg.Socket, "executors", s.order, "store", s.cfg.Store.DSN, "shared_dir", s.cfg.SharedDir)
-	if gw == nil {
-		return s.Serve(ctx, ln)
+	var ln net.Listener
+	if s.cfg.Has(config.RoleAPI) {
+		var err error
+		if ln, err = listenSocket(s.cfg.Socket); err != nil {
+			closeAll()
+			return err
+		}
 	}
+	s.log.Info("godockerd running", "process", s.self.ID, "roles", s.cfg.Roles, "socket", s.cfg.Socket,
+		"executors", s.order, "store", s.cfg.Store.Driver, "shared_dir", s.cfg.SharedDir)
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	gwErr := make(chan error, 1)
-	go func() {
-		err := gw.Serve(ctx, gwln)
-		if err != nil {
-			s.log.Error("ssh gateway stopped; stopping godockerd", "err", err)
-			cancel()
+	var wg sync.WaitGroup
+	var errs []error
+	var mu sync.Mutex
+	fail := func(what string, err error) {
+		if err == nil || errors.Is(err, http.ErrServerClosed) {
+			return
 		}
-		gwErr <- err
-	}()
-	err = s.Serve(ctx, ln)
+		s.log.Error(what+" stopped; stopping godockerd", "err", err)
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		cancel()
+	}
+	if gw != nil {
+		wg.Go(func() { fail("ssh gateway", gw.Serve(ctx, gwln)) })
+	}
+	if hln != nil {
+		hs := &http.Server{Handler: s.healthHandler(), ReadHeaderTimeout: 10 * time.Second}
+		wg.Go(func() { fail("health listener", hs.Serve(hln)) })
+		wg.Go(func() {
+			<-ctx.Done()
+			hs.Close()
+		})
+	}
+	err := s.Serve(ctx, ln)
 	cancel()
-	return errors.Join(err, <-gwErr)
+	wg.Wait()
+	return errors.Join(append([]error{err}, errs...)...)
 }
 
 // Gateway builds the SSH gateway over the server's store and executors
@@ -173,10 +217,13 @@ func (s *Server) Gateway() (*sshgw.Gateway, error) {
 	}, s.store, s.execs, s.log.With("role", "sshgw"))
 }
 
-// Serve is Run on a listener the caller made (tests use a socket in a
-// temporary directory).
+// Serve runs the roles of cfg.Roles, the API on ln (the caller's
+// listener: tests use a socket in a temporary directory; nil for a
+// process without the api role), until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	defer ln.Close()
+	if ln != nil {
+		defer ln.Close()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -187,31 +234,37 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("read past usage: %w", err)
 	}
 	var wg sync.WaitGroup
-	// The watcher subscribes to executor events before it reconciles, so
-	// that no exit falls between the two.
-	ready := make(chan error, len(s.execs))
-	for _, e := range s.execs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.watch(ctx, e, ready)
-		}()
-	}
-	for range s.execs {
-		if err := <-ready; err != nil {
-			cancel()
-			wg.Wait()
-			if errors.Is(err, context.Canceled) {
-				return nil // stopped while starting
+	defer wg.Wait()
+	defer cancel() // before the Wait: stop everything started below
+	// The ledger and the scheduler follow the bus from now on.
+	subscribed := make(chan struct{})
+	wg.Go(func() { s.follow(ctx, subscribed) })
+	<-subscribed
+	if s.cfg.Has(config.RoleWatcher) {
+		// The watcher subscribes to executor events before it
+		// reconciles, so that no exit falls between the two.
+		ready := make(chan error, len(s.execs))
+		for _, e := range s.execs {
+			wg.Go(func() { s.watch(ctx, e, ready) })
+		}
+		for range s.execs {
+			if err := <-ready; err != nil {
+				if errors.Is(err, context.Canceled) {
+					return nil // stopped while starting
+				}
+				return err
 			}
-			return err
 		}
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.schedule(ctx)
-	}()
+	if s.cfg.Has(config.RoleScheduler) {
+		wg.Go(func() { s.lead(ctx) })
+	}
+	wg.Go(func() { s.heartbeat(ctx) })
+	s.ready.Store(true)
+	if ln == nil {
+		<-ctx.Done()
+		return nil
+	}
 
 	hs := &http.Server{
 		Handler:           s.Handler(),
@@ -230,7 +283,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	shut, done := context.WithTimeout(context.Background(), 5*time.Second)
 	defer done()
 	_ = hs.Shutdown(shut)
-	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

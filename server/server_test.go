@@ -55,7 +55,7 @@ func requireRoot(t testing.TB) {
 	}
 }
 
-func newHarness(t testing.TB, tweak func(*config.Config)) *harness {
+func newHarness(t testing.TB, tweak func(*config.Config), setup ...func(*Server)) *harness {
 	t.Helper()
 	requireRoot(t)
 	dir := t.TempDir()
@@ -94,6 +94,9 @@ func newHarness(t testing.TB, tweak func(*config.Config)) *harness {
 	bus := cluster.NewLocal()
 	h := &harness{t: t, sim: ex, sims: sims, st: st, bus: bus, cfg: cfg,
 		srv: New(cfg, st, execs, bus, slog.New(slog.NewTextHandler(testLog(), nil)))}
+	for _, f := range setup {
+		f(h.srv)
+	}
 	h.alice = h.user("alice", 5001)
 	h.bob = h.user("bob", 5002)
 	h.admin = &caller{Identity: api.Identity{User: "root", UID: 0, GID: 0, Admin: true}, Home: "/root"}
@@ -583,7 +586,7 @@ func TestFairShareOrdersByRecentUse(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	// alice ran 2 cpus for 10 hours yesterday.
-	h.srv.ledger.add(&api.Job{User: "alice", Group: "alice", Spec: api.Spec{CPUs: 2, Memory: gib}, Run: &api.Run{CPUs: 2, Memory: gib},
+	h.srv.ledger.add(&api.Job{ID: 1099511627781, User: "alice", Group: "alice", Spec: api.Spec{CPUs: 2, Memory: gib}, Run: &api.Run{CPUs: 2, Memory: gib},
 		Started: now.Add(-20 * time.Hour), Ended: now.Add(-10 * time.Hour)}, now)
 
 	b := h.fillNode(h.bob)

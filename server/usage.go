@@ -23,10 +23,15 @@ type ledger struct {
 	window   time.Duration
 	halfLife time.Duration // 0: no decay
 	records  []usageRecord // in the order they ended
+	// recorded are the job attempts in records: a job's end reaches the
+	// ledger more than once (recorded where it happened, on the bus,
+	// and in the store read again by a new leader).
+	recorded map[attempt]bool
 }
 
 // usageRecord is what a finished job held, and when.
 type usageRecord struct {
+	of                   attempt
 	user, group, project string
 	started, ended       time.Time
 	cpus, gpus           int
@@ -35,13 +40,13 @@ type usageRecord struct {
 }
 
 func newLedger(window, halfLife time.Duration) *ledger {
-	return &ledger{window: window, halfLife: halfLife}
+	return &ledger{window: window, halfLife: halfLife, recorded: map[attempt]bool{}}
 }
 
 // recordOf is what j held from its start until ended.
 func recordOf(j *api.Job, ended time.Time) usageRecord {
 	held := demandOf(j)
-	r := usageRecord{user: j.User, group: j.Group, project: j.Project, started: j.Started, ended: ended,
+	r := usageRecord{of: attempt{j.ID, j.Attempt}, user: j.User, group: j.Group, project: j.Project, started: j.Started, ended: ended,
 		cpus: held.CPUs, gpus: held.GPUs, memory: held.Memory, suspended: j.SuspendedSeconds}
 	if !j.SuspendedAt.IsZero() && ended.After(j.SuspendedAt) {
 		r.suspended += ended.Sub(j.SuspendedAt).Seconds()
@@ -86,9 +91,14 @@ func (l *ledger) add(j *api.Job, now time.Time) {
 	if j.Started.IsZero() || j.Ended.IsZero() || now.Sub(j.Ended) > l.window {
 		return
 	}
+	r := recordOf(j, j.Ended)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.records = append(l.records, recordOf(j, j.Ended))
+	if l.recorded[r.of] {
+		return
+	}
+	l.recorded[r.of] = true
+	l.records = append(l.records, r)
 }
 
 // decay is how much of the use of a job that ended at ended still counts
@@ -108,6 +118,7 @@ func (l *ledger) each(now time.Time, running []*api.Job, fn func(r *usageRecord,
 	kept := l.records[:0]
 	for _, r := range l.records {
 		if now.Sub(r.ended) > l.window {
+			delete(l.recorded, r.of)
 			continue
 		}
 		kept = append(kept, r)

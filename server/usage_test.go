@@ -10,12 +10,16 @@ import (
 func TestLedger(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	l := newLedger(24*time.Hour, 0)
+	var id int64
 	job := func(user, group string, cpus int, started, ended time.Time) *api.Job {
-		return &api.Job{User: user, Group: group, Spec: api.Spec{CPUs: cpus, Memory: 1 << 30}, Run: &api.Run{CPUs: cpus, Memory: 1 << 30}, Started: started, Ended: ended}
+		id++
+		return &api.Job{ID: id, User: user, Group: group, Spec: api.Spec{CPUs: cpus, Memory: 1 << 30}, Run: &api.Run{CPUs: cpus, Memory: 1 << 30}, Started: started, Ended: ended}
 	}
 	l.add(job("alice", "lab", 2, now.Add(-2*time.Hour), now.Add(-time.Hour)), now)     // 2 cpus × 3600 s
 	l.add(job("alice", "lab", 1, now.Add(-50*time.Hour), now.Add(-49*time.Hour)), now) // outside the window
-	l.add(job("bob", "lab", 4, now.Add(-10*time.Minute), now.Add(-5*time.Minute)), now)
+	bobs := job("bob", "lab", 4, now.Add(-10*time.Minute), now.Add(-5*time.Minute))
+	l.add(bobs, now)
+	l.add(bobs, now) // its end came twice (where it happened, and on the bus): counted once
 	running := []*api.Job{job("carol", "other", 1, now.Add(-100*time.Second), time.Time{})}
 
 	users, groups := l.totals(now, running)
@@ -38,8 +42,10 @@ func TestLedger(t *testing.T) {
 func TestLedgerDecay(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	l := newLedger(30*24*time.Hour, 24*time.Hour)
+	var id int64
 	job := func(user string, endedAgo time.Duration) *api.Job {
-		return &api.Job{User: user, Group: "lab", Project: "bio", Spec: api.Spec{CPUs: 1}, Run: &api.Run{CPUs: 1, Memory: 1 << 30},
+		id++
+		return &api.Job{ID: id, User: user, Group: "lab", Project: "bio", Spec: api.Spec{CPUs: 1}, Run: &api.Run{CPUs: 1, Memory: 1 << 30},
 			Started: now.Add(-endedAgo - time.Hour), Ended: now.Add(-endedAgo)}
 	}
 	l.add(job("fresh", 0), now)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -37,6 +38,8 @@ Every key of the file can be overridden by GODOCKER_<KEY> (see godocker.yaml(5))
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, EnvVars: []string{"GODOCKER_CONFIG"},
 				Usage: "configuration file (default " + config.DefaultPath + " if it exists)"},
+			&cli.StringFlag{Name: "roles",
+				Usage: "what this process does, of `api,scheduler,watcher,sshgw` (default: all; the roles key, GODOCKER_ROLES): with several processes on one store and one Redis, one scheduler leads at a time"},
 		},
 		Action: run,
 		Commands: []*cli.Command{{
@@ -52,7 +55,17 @@ Every key of the file can be overridden by GODOCKER_<KEY> (see godocker.yaml(5))
 }
 
 func load(c *cli.Context) (*config.Config, error) {
-	return config.Load(c.String("config"), os.Environ())
+	cfg, err := config.Load(c.String("config"), os.Environ())
+	if err != nil || !c.IsSet("roles") {
+		return cfg, err
+	}
+	cfg.Roles = nil
+	for _, r := range strings.Split(c.String("roles"), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			cfg.Roles = append(cfg.Roles, r)
+		}
+	}
+	return cfg, cfg.Validate()
 }
 
 func checkConfig(c *cli.Context) error {
