@@ -299,6 +299,8 @@ func (s *Server) deleteArray(ctx context.Context, c *caller, id int64) (*api.Del
 		stopCreating(a)
 		a.Deleting = true
 		a.Reason = api.Reason{Code: api.ReasonDeleted, Message: fmt.Sprintf("deleted by %s", c.User)}
+		// fn may run again on a fresh copy (store.Store): set it each time.
+		res.Action = api.ActionDeleted
 		if a.Tasks.Running > 0 {
 			res.Action = api.ActionRegistered
 		}

@@ -1,5 +1,5 @@
 // Package store defines how GoDocker persists jobs. Backends (store/sqlite,
-// later store/mongo) implement Store and pass the conformance suite in
+// store/mongo for several servers) implement Store and pass the conformance suite in
 // store/storetest.
 package store
 
@@ -58,7 +58,9 @@ type Store interface {
 	// of that job runs between the read and the write. If fn returns an
 	// error, nothing is written and UpdateJob returns that error
 	// unchanged. fn must not change the job's ID. It returns the job as
-	// stored.
+	// stored. A store may call fn more than once, each time on a fresh
+	// copy of the current job (optimistic concurrency: mongo), so fn must
+	// set every variable of its caller that it sets at all, on each run.
 	UpdateJob(ctx context.Context, id int64, fn func(*api.Job) error) (*api.Job, error)
 	// Setting returns the server-wide setting stored under key ("" if
 	// none); SetSetting stores one ("" removes it). Settings are durable
