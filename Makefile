@@ -31,6 +31,7 @@ run: deps image build
 
 test: deps image
 	$(GO) test -race -timeout 20m ./...
+	@[ -n "$$GODOCKER_TEST_MONGO_URL" ] || echo "NOTE: GODOCKER_TEST_MONGO_URL is not set: store/mongo's conformance suite against a real MongoDB did not run (its mapping, queries, indexes and retries were tested without a server)"
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

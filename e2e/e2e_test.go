@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -117,6 +118,25 @@ func lookup(t testing.TB, name string) account {
 	return a
 }
 
+// logBuffer collects a godockerd's output; tests may read it while the
+// process writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // server is a godockerd process on a temporary state and shared directory.
 type server struct {
 	t      testing.TB
@@ -124,7 +144,7 @@ type server struct {
 	config string
 	socket string
 	cmd    *exec.Cmd
-	log    *bytes.Buffer
+	log    *logBuffer
 	api    *client.Client // as root, an admin
 }
 
@@ -171,7 +191,7 @@ func startServer(t testing.TB, extraConfig string) *server {
 
 func (s *server) start() {
 	s.t.Helper()
-	s.log = &bytes.Buffer{}
+	s.log = &logBuffer{}
 	s.cmd = exec.Command(filepath.Join(bin, "godockerd"), "--config", s.config)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {

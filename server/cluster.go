@@ -15,11 +15,11 @@ import (
 )
 
 // SetCoordination makes the server one of several that share its store:
-// e decides which one schedules, r lists the live ones (gctl status).
-// Without it, the server runs alone: it always leads. Call it before
-// Serve or Run.
-func (s *Server) SetCoordination(e cluster.Elector, r cluster.Registry) {
-	s.elector, s.registry = e, r
+// b carries every process's job events, e decides which one schedules,
+// r lists the live ones (gctl status). Without it, the server runs alone:
+// it always leads. Call it before Serve or Run.
+func (s *Server) SetCoordination(b cluster.Bus, e cluster.Elector, r cluster.Registry) {
+	s.bus, s.elector, s.registry = b, e, r
 }
 
 // newProcessID names one run of one process: host:pid:random, so that a
@@ -48,12 +48,19 @@ func (s *Server) lead(ctx context.Context) {
 			continue
 		}
 		s.log.Info("this process leads: it schedules", "process", s.self.ID)
+		s.leading.Store(true)
 		// Jobs that ended under another leader's watch count for fair
 		// share and quotas: read them again.
 		if err := s.ledger.load(leading, s.store, time.Now()); err != nil && leading.Err() == nil {
 			s.log.Error("read past usage", "err", err)
 		}
+		// Jobs the last leader marked running and did not start: only a
+		// leader starts them.
+		for _, ex := range s.execs {
+			s.reconcile(leading, ex)
+		}
 		s.schedule(leading)
+		s.leading.Store(false)
 		if ctx.Err() == nil {
 			s.log.Warn("this process lost the scheduler's lead: it stops scheduling until it wins it again", "process", s.self.ID)
 		}

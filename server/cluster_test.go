@@ -111,5 +111,5 @@ func TestReadyz(t *testing.T) {
 
 // withElector makes the harness's server one of a cluster that e decides.
 func withElector(e cluster.Elector) func(*Server) {
-	return func(s *Server) { s.SetCoordination(e, cluster.NewSingle(s.ID())) }
+	return func(s *Server) { s.SetCoordination(s.bus, e, cluster.NewSingle(s.ID())) }
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/godocker/godocker/api"
 	"github.com/godocker/godocker/cluster"
+	"github.com/godocker/godocker/cluster/redis"
 	"github.com/godocker/godocker/config"
 	"github.com/godocker/godocker/executor"
 	"github.com/godocker/godocker/sched"
@@ -50,6 +51,7 @@ type Server struct {
 	elector  cluster.Elector  // who schedules
 	registry cluster.Registry // who is alive
 	ready    atomic.Bool      // serving, and its watchers follow their executors
+	leading  atomic.Bool      // this process schedules now
 }
 
 // SetDashboard sets what the SSH gateway opens for ssh USER@HOST in a
@@ -104,11 +106,15 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, f
 		return nil, nil, fmt.Errorf("open %s store: %w", cfg.Store.Driver, err)
 	}
 	var execs []executor.Executor
+	var coord *redis.Coordinator
 	closeAll := func() {
 		for _, e := range execs {
 			if c, ok := e.(io.Closer); ok {
 				c.Close() // connections and watches; jobs keep running
 			}
+		}
+		if coord != nil {
+			coord.Close()
 		}
 		st.Close()
 	}
@@ -120,7 +126,17 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, f
 		}
 		execs = append(execs, e)
 	}
-	return New(cfg, st, execs, cluster.NewLocal(), log), closeAll, nil
+	srv := New(cfg, st, execs, cluster.NewLocal(), log)
+	if r := cfg.Redis; r.Addr != "" {
+		coord, err = redis.Open(ctx, redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB, Prefix: r.Prefix,
+			ProcessID: srv.ID(), LeaseTTL: time.Duration(cfg.MasterTimeout), Log: log.With("component", "redis")})
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		srv.SetCoordination(coord, coord, coord)
+	}
+	return srv, closeAll, nil
 }
 
 // Run serves the API on the configured socket and the SSH gateway on its

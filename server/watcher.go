@@ -101,7 +101,13 @@ func (s *Server) check(ctx context.Context, ex executor.Executor, j *api.Job) {
 			return
 		}
 		// Marked running, but its container was never (fully) started:
-		// the server stopped in between. Start it now.
+		// the server stopped in between. Start it now, if this process
+		// leads: the leader marks jobs running and starts them, and
+		// another process cannot tell a start under way there from one
+		// that never happened (starting it too could run it twice).
+		if !s.leading.Load() {
+			return
+		}
 		s.log.Info("starting job whose container is missing", "job", j.ID)
 		s.launch(ctx, ex, j)
 	case executor.StateRunning, executor.StatePaused:

@@ -20,6 +20,7 @@ import (
 	_ "github.com/godocker/godocker/executor/docker" // executor type "docker"
 	_ "github.com/godocker/godocker/executor/sim"    // executor type "sim"
 	_ "github.com/godocker/godocker/executor/swarm"  // executor type "swarm"
+	_ "github.com/godocker/godocker/store/mongo"     // store driver "mongo"
 	_ "github.com/godocker/godocker/store/sqlite"    // store driver "sqlite"
 )
 
@@ -95,6 +96,7 @@ func run(c *cli.Context) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	setLibraryLogger(log)
+	setRedisLogger(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, closeFn, err := server.Open(ctx, cfg, log)
