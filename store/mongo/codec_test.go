@@ -2,7 +2,6 @@ package mongo
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -13,119 +12,23 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/store/storetest"
 )
 
-// fullJob mirrors storetest's: every field set, strings that need quoting
-// in any query language, map keys MongoDB reads as paths and operators,
-// times with nanoseconds in a zone other than UTC and the local one.
+// fullJob is storetest's job with every field set, plus map keys MongoDB
+// reads as paths and operators, and keys that look like this package's
+// escapes.
 func fullJob(id int64) *api.Job {
-	zone := time.FixedZone("IST", 5*3600+1800)
-	submitted := time.Date(2025, 3, 14, 15, 9, 26, 535897932, zone)
-	exit, firstExit := 137, 3
-	return &api.Job{
-		ID:       id,
-		Name:     "align ñ-\"quoted\"",
-		User:     "alice",
-		UID:      1001,
-		GID:      2001,
-		Group:    "bio",
-		Groups:   []int{2001, 27, 100},
-		Home:     "/home/alice",
-		Project:  "genomics",
-		State:    api.Killed,
-		Reason:   api.Reason{Code: api.ReasonOOM, Message: "killed by the memory limit of 4 GiB"},
-		Priority: api.Priority{Value: 0.625, Parts: []api.PriorityPart{{Name: "waiting_time", Weight: 0.1, Factor: 0.25}, {Name: "user_time", Weight: 0.3, Factor: -0.5}}},
-		Deleting: true,
-		Spec: api.Spec{
-			Name:       "align",
-			Image:      "godocker/base:latest",
-			Script:     "#!/bin/bash\n#$ -N align\necho \"it's $HOME\"\t'; db.jobs.drop(); --\n\x00\u00e9\u4e2d\n",
-			ScriptName: "align.sh",
-			Command:    []string{"/bin/echo", "a b", ""},
-			Args:       []string{"--in", "x y.fa"},
-			Shell:      "/bin/bash",
-			Cwd:        "/home/alice/work",
-			Stdout:     "out.$JOB_ID",
-			Stderr:     "err.$JOB_ID",
-			Join:       true,
-			Env: map[string]string{"A": "1", "EMPTY": "", "$weird.key": "v=w", "50%.off": "%2E",
-				"$": "", ".": "", "a..b": "x", "nul\x00key": "y", "%24": "not an escape"},
-			CPUs:             4,
-			GPUs:             1,
-			Memory:           4 << 30,
-			Walltime:         7200,
-			Volumes:          []string{"data:ro", "scratch"},
-			Project:          "genomics",
-			Executor:         "swarm",
-			Priority:         -100,
-			Hold:             true,
-			Interactive:      true,
-			Array:            &api.Array{First: 3, Last: 1001, Step: 2, Limit: 25},
-			TaskDependencies: []int64{17, 19},
-			Dependencies:     []api.Dependency{{Type: api.AfterOK, Jobs: []int64{41, 42}}, {Type: api.AfterAny, Jobs: []int64{7}}},
-			Root:             true,
-			SubmitDir:        "/home/alice/work",
-			SubmitHost:       "login1",
-			SubmitEnv:        map[string]string{"HOME": "/home/alice", "PATH": "/usr/bin:/bin"},
-		},
-		Run: &api.Run{
-			Image:   "godocker/base:latest",
-			Argv:    []string{"/bin/bash", "/var/lib/godocker/jobs/alice/job.sh"},
-			WorkDir: "/home/alice/work",
-			Env:     []string{"GODOCKER_JID=1", "JOB_NAME=align"},
-			Mounts: []api.Mount{
-				{Source: "/home/alice", Target: "/home/alice", ReadOnly: true},
-				{Source: "/data", Target: "/mnt/data"},
-			},
-			UID:    1001,
-			GID:    2001,
-			Groups: []int{27, 100},
-			User:   "alice",
-			Group:  "bio",
-			Home:   "/home/alice",
-			CPUs:   4,
-			Memory: 4 << 30,
-			Pids:   4096,
-		},
-		Dir:              "/var/lib/godocker/jobs/alice/1",
-		Stdout:           "/home/alice/work/out.1",
-		Stderr:           "/home/alice/work/err.1",
-		Submitted:        submitted,
-		Started:          submitted.Add(90*time.Second + 1),
-		Ended:            submitted.Add(2*time.Hour + 123456789),
-		SuspendedAt:      submitted.Add(time.Hour + 7),
-		SuspendedSeconds: 61.5,
-		Requeue:          true,
-		ArrayID:          id + 1000,
-		TaskID:           17,
-		Tasks:            &api.Tasks{Next: 41, Running: 5, Done: 12, Failed: 2, Deleted: []int64{7, 9}},
-		Attempts: []api.Attempt{{Attempt: 1, State: api.Failed, Reason: api.Reason{Code: api.ReasonExit, Message: "exited with code 3"},
-			Node: "node-1", Started: submitted.Add(time.Second), Ended: submitted.Add(time.Minute), ExitCode: &firstExit,
-			Usage: api.Usage{WallSeconds: 59, CPUSeconds: 12.5, Memory: 1 << 19, MaxMemory: 1 << 20}, Stdout: "/x/stdout.1", Stderr: "/x/stderr.1"}},
-		Attempt:   2,
-		Executor:  "docker",
-		Node:      "node-3",
-		Container: "3f2a9c0d51e7",
-		ExitCode:  &exit,
-		Usage:     api.Usage{WallSeconds: 7199.25, CPUSeconds: 28000.5, Memory: 1 << 30, MaxMemory: 4 << 30},
+	j := storetest.FullJob(id)
+	for k, v := range map[string]string{"50%.off": "%2E", "$": "", ".": "", "a..b": "x", "nul\x00key": "y", "%24": "not an escape"} {
+		j.Spec.Env[k] = v
 	}
+	return j
 }
 
-func fullProject(name string) *api.Project {
-	return &api.Project{
-		Name:     name,
-		Owner:    "Dr. O'Brien \"PI\" ñ; db.projects.drop(); --",
-		Members:  []string{"alice", "@bio-lab", "bob", "carol.d", "$where"},
-		Priority: 73,
-		Volumes:  []string{"refdata:ro", "scratch"},
-		Limit:    api.Limit{CPUs: 64, Memory: 256 << 30, GPUs: 4, Jobs: 100},
-		Quota:    api.Quota{CPUSeconds: 3.6e6, MemorySeconds: 1.25e15 + 0.5, GPUSeconds: 0.1},
-	}
-}
+func fullProject(name string) *api.Project { return storetest.FullProject(name) }
 
-func fullAccount(user string) *api.Account {
-	return &api.Account{User: user, Priority: 85, Quota: api.Quota{CPUSeconds: 86400.5, MemorySeconds: 3.5e14, GPUSeconds: 7200.125}}
-}
+func fullAccount(user string) *api.Account { return storetest.FullAccount(user) }
 
 func fullKey(user, fingerprint string) *api.Key {
 	return &api.Key{
@@ -138,118 +41,19 @@ func fullKey(user, fingerprint string) *api.Key {
 	}
 }
 
-var timeType = reflect.TypeFor[time.Time]()
-
-// diff lists the fields in which got differs from want, as storetest's
-// checks do: times by instant, nil and empty slices and maps alike, nil
-// and non-nil pointers not.
-func diff(path string, got, want reflect.Value) []string {
-	if want.Type() == timeType {
-		g, w := got.Interface().(time.Time), want.Interface().(time.Time)
-		if !g.Equal(w) {
-			return []string{fmt.Sprintf("%s: got %s, want %s", path, g.Format(time.RFC3339Nano), w.Format(time.RFC3339Nano))}
-		}
-		return nil
-	}
-	switch want.Kind() {
-	case reflect.Pointer:
-		if got.IsNil() || want.IsNil() {
-			if got.IsNil() != want.IsNil() {
-				return []string{fmt.Sprintf("%s: got nil %v, want nil %v", path, got.IsNil(), want.IsNil())}
-			}
-			return nil
-		}
-		return diff(path, got.Elem(), want.Elem())
-	case reflect.Struct:
-		var out []string
-		for i := range want.NumField() {
-			if want.Type().Field(i).IsExported() {
-				out = append(out, diff(path+"."+want.Type().Field(i).Name, got.Field(i), want.Field(i))...)
-			}
-		}
-		return out
-	case reflect.Slice:
-		if got.Len() != want.Len() {
-			return []string{fmt.Sprintf("%s: got %d elements, want %d", path, got.Len(), want.Len())}
-		}
-		var out []string
-		for i := range want.Len() {
-			out = append(out, diff(fmt.Sprintf("%s[%d]", path, i), got.Index(i), want.Index(i))...)
-		}
-		return out
-	case reflect.Map:
-		if got.Len() != want.Len() {
-			return []string{fmt.Sprintf("%s: got %d keys %v, want %d %v", path, got.Len(), got.MapKeys(), want.Len(), want.MapKeys())}
-		}
-		var out []string
-		for _, k := range want.MapKeys() {
-			g := got.MapIndex(k)
-			if !g.IsValid() {
-				out = append(out, fmt.Sprintf("%s[%q]: missing", path, k))
-				continue
-			}
-			out = append(out, diff(fmt.Sprintf("%s[%q]", path, k), g, want.MapIndex(k))...)
-		}
-		return out
-	default:
-		if !got.Equal(want) {
-			return []string{fmt.Sprintf("%s: got %#v, want %#v", path, got.Interface(), want.Interface())}
-		}
-		return nil
-	}
-}
-
 func check[T any](t *testing.T, what string, got, want *T) {
 	t.Helper()
 	if got == nil {
 		t.Fatalf("%s: got nil", what)
 	}
-	if d := diff(reflect.TypeFor[T]().Name(), reflect.ValueOf(*got), reflect.ValueOf(*want)); len(d) > 0 {
+	if d := storetest.Differences(*got, *want); len(d) > 0 {
 		t.Errorf("%s differs:\n\t%s", what, strings.Join(d, "\n\t"))
 	}
 }
 
-// unset lists the fields of v left at their zero value, so that a field
-// added to the api types must be set in the fixtures to be tested here.
-func unset(path string, v reflect.Value) []string {
-	if v.Type() == timeType {
-		if v.IsZero() {
-			return []string{path}
-		}
-		return nil
-	}
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			return []string{path}
-		}
-		return unset(path, v.Elem())
-	case reflect.Struct:
-		var out []string
-		for i := range v.NumField() {
-			if f := v.Type().Field(i); f.IsExported() {
-				out = append(out, unset(path+"."+f.Name, v.Field(i))...)
-			}
-		}
-		return out
-	case reflect.Slice:
-		if v.Len() == 0 {
-			return []string{path}
-		}
-		return unset(path+"[0]", v.Index(0))
-	default:
-		if v.IsZero() {
-			return []string{path}
-		}
-		return nil
-	}
-}
-
 func TestFixturesSetEveryField(t *testing.T) {
-	for name, v := range map[string]any{
-		"Job": *fullJob(1), "Project": *fullProject("p"), "Account": *fullAccount("a"), "Key": *fullKey("a", "f"),
-	} {
-		if u := unset(name, reflect.ValueOf(v)); len(u) > 0 {
+	for _, v := range []any{*fullJob(1), *fullProject("p"), *fullAccount("a"), *fullKey("a", "f")} {
+		if u := storetest.Unset(v); len(u) > 0 {
 			t.Errorf("the fixture leaves fields unset, so their round trip is not tested; set them: %v", u)
 		}
 	}

@@ -409,3 +409,24 @@ func scribbleAccount(a *api.Account) {
 	a.Priority = -1
 	a.Quota.GPUSeconds = -1
 }
+
+// FullJob is a job with every field of api.Job set (see fullJob), for a
+// backend's own tests of its mapping; TestFixtures-style checks with
+// Unset keep it complete as api.Job grows.
+func FullJob(id int64) *api.Job { return fullJob(id) }
+
+// FullProject is a project with every field set.
+func FullProject(name string) *api.Project { return fullProject(name) }
+
+// FullAccount is an account with every field set.
+func FullAccount(user string) *api.Account { return fullAccount(user) }
+
+// Differences lists the fields in which got differs from want (two
+// values of one type), as the suite compares them: times by instant, nil
+// and empty slices and maps alike.
+func Differences(got, want any) []string {
+	return diff(reflect.TypeOf(want).Name(), reflect.ValueOf(got), reflect.ValueOf(want))
+}
+
+// Unset lists the fields of v left at their zero value.
+func Unset(v any) []string { return unsetFields(reflect.TypeOf(v).Name(), reflect.ValueOf(v)) }
