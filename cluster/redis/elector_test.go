@@ -47,6 +47,26 @@ func mustLead(t *testing.T, ctx context.Context, c *Coordinator) context.Context
 	return l.ctx
 }
 
+// oneLeads waits (10 s at most) for one of two campaigns to win, and
+// checks that Leader, asked of c, names the winner.
+func oneLeads(t *testing.T, c *Coordinator, event string, since time.Time, first, second <-chan lead) {
+	t.Helper()
+	var l lead
+	select {
+	case l = <-first:
+	case l = <-second:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("nobody leads 10s after %s", event)
+	}
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	t.Logf("%s leads %v after %s", l.id, time.Since(since).Round(time.Millisecond), event)
+	if id := leader(t, c); id != l.id {
+		t.Errorf("Leader = %q, want %s", id, l.id)
+	}
+}
+
 func leader(t *testing.T, c *Coordinator) string {
 	t.Helper()
 	id, err := c.Leader(context.Background())
@@ -285,21 +305,7 @@ func TestLeaderOutage(t *testing.T) {
 	time.Sleep(testTTL - gaveUp) // down for longer than a lease
 	srv.Restart()
 	restarted := time.Now()
-	la2 := leadAsync(ctx, a)
-	var l lead
-	select {
-	case l = <-la2:
-	case l = <-lb:
-	case <-time.After(10 * time.Second):
-		t.Fatal("nobody leads 10s after redis restarted")
-	}
-	if l.err != nil {
-		t.Fatal(l.err)
-	}
-	t.Logf("%s leads %v after redis restarted", l.id, time.Since(restarted).Round(time.Millisecond))
-	if id := leader(t, a); id != l.id {
-		t.Errorf("Leader = %q, want %s", id, l.id)
-	}
+	oneLeads(t, a, "redis restarted", restarted, leadAsync(ctx, a), lb)
 }
 
 // TestLeaderRedisHangs: with Redis hung (connections open, no answers),
@@ -343,21 +349,7 @@ func TestLeaderRedisHangs(t *testing.T) {
 
 	srv.Resume()
 	resumed := time.Now()
-	la2 := leadAsync(ctx, a)
-	var l lead
-	select {
-	case l = <-la2:
-	case l = <-lb:
-	case <-time.After(10 * time.Second):
-		t.Fatal("nobody leads 10s after redis resumed")
-	}
-	if l.err != nil {
-		t.Fatal(l.err)
-	}
-	t.Logf("%s leads %v after redis resumed", l.id, time.Since(resumed).Round(time.Millisecond))
-	if id := leader(t, a); id != l.id {
-		t.Errorf("Leader = %q, want %s", id, l.id)
-	}
+	oneLeads(t, a, "redis resumed", resumed, leadAsync(ctx, a), lb)
 }
 
 // TestLeaderRedisLosesData: Redis restarts at once without its data (no
