@@ -153,10 +153,13 @@ func (s *Server) exited(ctx context.Context, ex executor.Executor, j *api.Job) {
 		s.log.Warn("inspect exited job", "job", j.ID, "err", err)
 		return
 	}
-	if st.State != executor.StateMissing || s.isLaunching(j) {
+	if st.State != executor.StateMissing {
 		s.collect(ctx, ex, j)
 		return
 	}
+	// Gone, even if its Start has not returned yet: the event says it
+	// ran, and the reconciliation would take a container missing once
+	// Start is over for one never started, and start it again.
 	ctx, cancel := bookkeeping(ctx)
 	defer cancel()
 	switch {
