@@ -250,9 +250,9 @@ type Job struct {
 
 	Spec   Spec   `json:"spec"`
 	Run    *Run   `json:"run,omitempty"`
-	Dir    string `json:"dir"`
-	Stdout string `json:"stdout"`
-	Stderr string `json:"stderr"`
+	Dir    string `json:"dir,omitempty"`
+	Stdout string `json:"stdout,omitempty"`
+	Stderr string `json:"stderr,omitempty"`
 
 	Submitted time.Time `json:"submitted"`
 	Started   time.Time `json:"started,omitzero"`
@@ -358,6 +358,21 @@ func (j *Job) CPUs() int {
 		return 1
 	}
 	return j.Spec.CPUs
+}
+
+// Brief returns what a listing of jobs shows of j (gstat's table and its
+// -r lines): j without what it runs (script, command, arguments,
+// environments), its resolved execution (Run), its paths and groups and
+// its earlier attempts. Nothing in it is private to the job's owner, so
+// anybody may read it. It shares j's slices and maps: treat it as
+// read-only.
+func (j *Job) Brief() *Job {
+	b := *j
+	b.Spec.Script, b.Spec.Command, b.Spec.Args = "", nil, nil
+	b.Spec.Env, b.Spec.SubmitEnv = nil, nil
+	b.Run, b.Attempts, b.Groups = nil, nil, nil
+	b.Home, b.Dir, b.Stdout, b.Stderr = "", "", "", ""
+	return &b
 }
 
 // Clone returns a deep copy of j.

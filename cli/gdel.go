@@ -64,7 +64,7 @@ func Gdel(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 			}
 		}
 		if len(names) > 0 {
-			mine, err := c.Jobs(ctx, client.Query{States: unfinished})
+			mine, err := c.Jobs(ctx, client.Query{States: unfinished, Brief: true})
 			if err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ func Gdel(ctx context.Context, c Client, args []string, stdout, stderr io.Writer
 			}
 		}
 		if len(users) > 0 {
-			jobs, err := c.Jobs(ctx, client.Query{Users: users, States: unfinished})
+			jobs, err := c.Jobs(ctx, client.Query{Users: users, States: unfinished, Brief: true})
 			if err != nil {
 				return err
 			}

@@ -91,7 +91,9 @@ func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Write
 		if heldOnly {
 			query = append(slices.Clone(states), api.Pending)
 		}
-		jobs, err := c.Jobs(ctx, client.Query{Users: splitList(cc.StringSlice("u")), States: query})
+		// The table needs only what a listing shows; --json prints whole
+		// jobs.
+		jobs, err := c.Jobs(ctx, client.Query{Users: splitList(cc.StringSlice("u")), States: query, Brief: !cc.Bool("json")})
 		if err != nil {
 			return err
 		}

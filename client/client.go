@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/godocker/godocker/api"
 )
 
@@ -95,6 +97,9 @@ type Query struct {
 	States []api.State
 	// IDs to list; empty: any.
 	IDs []int64
+	// Brief asks only for what a listing shows of each job (api.Job.Brief):
+	// far less to send and decode than whole jobs.
+	Brief bool
 }
 
 // Jobs lists jobs in increasing id order.
@@ -109,12 +114,22 @@ func (c *Client) Jobs(ctx context.Context, q Query) ([]*api.Job, error) {
 	for _, id := range q.IDs {
 		v.Add("id", strconv.FormatInt(id, 10))
 	}
+	if q.Brief {
+		v.Set("view", "brief")
+	}
 	var jobs []*api.Job
-	if err := c.do(ctx, http.MethodGet, "/api/v1/jobs", v, nil, &jobs); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/api/v1/jobs", v, nil, decodeList(&jobs)); err != nil {
 		return nil, err
 	}
 	return jobs, nil
 }
+
+// decodeList decodes a listing of jobs with the JSON v2 decoder of
+// github.com/go-json-experiment/json: the same JSON, decoded two to three
+// times faster than encoding/json does, which is most of what gstat costs
+// with thousands of jobs queued. The server's encoding is exact (names as
+// tagged, valid UTF-8), where v2's stricter defaults change nothing.
+type decodeList *[]*api.Job
 
 // Delete deletes a job: a job that has not started is cancelled, a running
 // one has its container killed.
@@ -256,7 +271,12 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if out == nil {
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if list, ok := out.(decodeList); ok {
+		err = jsonv2.UnmarshalRead(resp.Body, (*[]*api.Job)(list))
+	} else {
+		err = json.NewDecoder(resp.Body).Decode(out)
+	}
+	if err != nil {
 		return fmt.Errorf("decode %s %s answer: %w", method, path, err)
 	}
 	return nil

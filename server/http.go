@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -229,15 +230,54 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *caller) err
 		}
 		sq.IDs = append(sq.IDs, id)
 	}
+	switch view := q.Get("view"); view {
+	case "":
+	case "brief":
+		sq.Brief = true
+		if bl, ok := s.store.(store.BriefLister); ok {
+			return writeBriefs(w, r, bl, sq)
+		}
+	default:
+		return api.Invalid(fmt.Sprintf("view %q is not a view of jobs; views: brief", view))
+	}
 	jobs, err := s.store.Jobs(r.Context(), sq)
 	if err != nil {
 		return fmt.Errorf("list jobs: %w", err)
 	}
 	out := make([]*api.Job, len(jobs))
 	for i, j := range jobs {
-		out[i] = visible(j, c)
+		if sq.Brief {
+			out[i] = j.Brief() // nothing private in it
+		} else {
+			out[i] = visible(j, c)
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// writeBriefs answers a brief listing with the briefs as the store keeps
+// them, encoded already: nothing in a brief is private (api.Job.Brief),
+// and decoding and encoding again thousands of jobs is most of what a
+// listing would cost. It is gathered before it is sent, so that a failure
+// half-way is an error answer, not a truncated list.
+func writeBriefs(w http.ResponseWriter, r *http.Request, bl store.BriefLister, q store.Query) error {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	err := bl.BriefJSON(r.Context(), q, func(doc []byte) error {
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		buf.Write(doc)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list jobs: %w", err)
+	}
+	buf.WriteString("]\n")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
 	return nil
 }
 

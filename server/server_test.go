@@ -475,6 +475,20 @@ func TestAPI(t *testing.T) {
 	if resp.StatusCode != 400 {
 		t.Errorf("bad state: %d", resp.StatusCode)
 	}
+	// The brief view (gstat's table) is the same for everybody: the job's
+	// state and request, never what it runs, even for its owner.
+	for _, c := range []*caller{h.alice, h.bob} {
+		resp, body := do(c, "GET", "/api/v1/jobs?user=*&view=brief", "")
+		jobs := list(c, "?user=*&view=brief")
+		if strings.Contains(body, "SECRET") || len(jobs) != 1 || jobs[0].ID != j.ID || jobs[0].User != "alice" ||
+			jobs[0].State == "" || jobs[0].Run != nil || jobs[0].Spec.CPUs != j.Spec.CPUs {
+			t.Errorf("brief listing as %s: %d %s", c.User, resp.StatusCode, body)
+		}
+	}
+	resp, body = do(h.alice, "GET", "/api/v1/jobs?view=everything", "")
+	if resp.StatusCode != 400 || !strings.Contains(body, "views: brief") {
+		t.Errorf("unknown view: %d %s; want 400 naming the views", resp.StatusCode, body)
+	}
 	resp, body = do(h.alice, "POST", "/api/v1/jobs", `{"spec":{"name":"j","script":"x","image":"evil"}}`)
 	if resp.StatusCode != 400 || !strings.Contains(body, `"code":"invalid"`) {
 		t.Errorf("bad submission: %d %s", resp.StatusCode, body)

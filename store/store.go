@@ -35,6 +35,19 @@ type Query struct {
 	Tasks []int64
 	// Limit caps the number of jobs returned (0: no cap).
 	Limit int
+	// Brief asks only for each job's Brief (api.Job.Brief), which a
+	// store may read for less. It may return more of each job.
+	Brief bool
+}
+
+// BriefLister is implemented by a store that keeps the JSON of each job's
+// Brief and can hand it out without decoding it: the server then sends
+// listings as they are stored.
+type BriefLister interface {
+	// BriefJSON calls fn with the JSON encoding of the Brief of each job
+	// that matches q, in increasing id order. doc is valid only until fn
+	// returns. An error of fn stops the listing and is returned.
+	BriefJSON(ctx context.Context, q Query, fn func(doc []byte) error) error
 }
 
 // Store persists jobs. Every method is safe for concurrent use, and every

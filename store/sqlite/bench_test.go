@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/godocker/godocker/api"
@@ -38,6 +39,27 @@ func BenchmarkCreateJob(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCreateJobParallel: submissions from 8 goroutines at once, as
+// concurrent API clients make them: group commit shares the fsyncs.
+func BenchmarkCreateJobParallel(b *testing.B) {
+	s := tempStore(b)
+	ctx := b.Context()
+	b.SetParallelism(8 / runtime.GOMAXPROCS(0))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id, err := s.NextID(ctx)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if err := s.CreateJob(ctx, benchJob(id, "alice", api.Pending)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 // BenchmarkJobsByState: the scheduler's query with 100,000 jobs stored,

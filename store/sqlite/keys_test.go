@@ -23,15 +23,11 @@ func TestMigratesFromVersion4(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "godocker.db")
 	s := openAtVersion(t, path, 4)
 	array, _ := s.NextID(ctx)
-	if err := s.CreateJob(ctx, job(array, "alice", api.Running)); err != nil {
-		t.Fatal(err)
-	}
+	createOldJob(t, s, job(array, "alice", api.Running))
 	taskID, _ := s.NextID(ctx)
 	task := job(taskID, "alice", api.Running)
 	task.ArrayID, task.TaskID = array, 3
-	if err := s.CreateJob(ctx, task); err != nil {
-		t.Fatal(err)
-	}
+	createOldJob(t, s, task)
 	if err := s.SetSetting(ctx, "maintenance", "on"); err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func (s *Store) Projects(ctx context.Context) ([]*api.Project, error) {
 // Project returns the project of that name.
 func (s *Store) Project(ctx context.Context, name string) (*api.Project, error) {
 	var doc []byte
-	err := s.r.QueryRowContext(ctx, "SELECT project FROM projects WHERE name = ?", name).Scan(&doc)
+	err := s.queryRow(ctx, "SELECT project FROM projects WHERE name = ?", name).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -198,7 +198,7 @@ func (s *Store) Accounts(ctx context.Context) ([]*api.Account, error) {
 // Account returns the account of user.
 func (s *Store) Account(ctx context.Context, user string) (*api.Account, error) {
 	var doc []byte
-	err := s.r.QueryRowContext(ctx, "SELECT account FROM accounts WHERE user = ?", user).Scan(&doc)
+	err := s.queryRow(ctx, "SELECT account FROM accounts WHERE user = ?", user).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}

@@ -4,8 +4,10 @@
 // its dsn is the file path.
 //
 // Each job is one row: the columns that queries filter on (id, user,
-// state, submitted, array_id, task_id) and the whole job in api's JSON
-// wire format, the one encoding of a job everywhere. Projects and accounts are rows of their
+// state, submitted, array_id, task_id), the whole job in api's JSON
+// wire format, the one encoding of a job everywhere, and the JSON of its
+// Brief, in a table of its own, which listings send without decoding it
+// (BriefJSON). Projects and accounts are rows of their
 // name and their JSON (projects.go), SSH keys of their user, fingerprint
 // and JSON (keys.go).
 package sqlite
@@ -22,6 +24,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/godocker/godocker/api"
 	"github.com/godocker/godocker/store"
@@ -39,7 +42,10 @@ func init() {
 	})
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.BriefLister = (*Store)(nil)
+)
 
 // Store is a store.Store in one SQLite file. Its methods are safe for
 // concurrent use; several Stores, in one process or several, may share a
@@ -65,6 +71,15 @@ type Store struct {
 	path string
 	w    *sql.DB // one connection: every write
 	r    *sql.DB // query_only connections: every read
+
+	// Writes of jobs and ids are committed in batches (commit.go).
+	writes  chan *write
+	quit    chan struct{} // closed by Close
+	stopped chan struct{} // closed when commitLoop returned
+	closing sync.Once
+
+	stmtMu sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt // see prepared
 }
 
 // schema lists the migrations: schema[i] takes the database from
@@ -122,6 +137,70 @@ var schema = []string{
 		key         TEXT    NOT NULL, -- the api.Key, JSON
 		PRIMARY KEY (user, fingerprint)
 	) STRICT;`,
+	// 6: each job's api.Job.Brief, JSON, which listings send as it is
+	// (BriefJSON). A table of its own, not a column of jobs: a job's row
+	// is several kilobytes, mostly its resolved execution, and a listing
+	// of thousands reads far fewer pages of briefs alone. backfill[6]
+	// fills it for the jobs stored before.
+	`CREATE TABLE briefs (
+		id    INTEGER PRIMARY KEY, -- jobs.id
+		brief TEXT    NOT NULL     -- the api.Job's Brief, JSON
+	) STRICT;`,
+}
+
+// The statements of the writes of jobs, prepared once (writeStatements).
+const (
+	nextIDQuery    = "UPDATE job_ids SET last = last + 1 RETURNING last"
+	insertJobQuery = `INSERT INTO jobs (id, user, state, submitted, array_id, task_id, job) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`
+	insertBriefQuery = "INSERT INTO briefs (id, brief) VALUES (?, ?)"
+	bumpIDsQuery     = "UPDATE job_ids SET last = ? WHERE last < ?"
+	selectJobQuery   = "SELECT job FROM jobs WHERE id = ?"
+	updateJobQuery   = "UPDATE jobs SET user = ?, state = ?, submitted = ?, array_id = ?, task_id = ?, job = ? WHERE id = ?"
+	updateBriefQuery = "UPDATE briefs SET brief = ? WHERE id = ?"
+)
+
+// backfill[v] runs in the transaction of migration v, after its SQL: the
+// part of a migration that needs Go.
+var backfill = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	6: backfillBrief,
+}
+
+// backfillBrief stores the brief of every job stored before migration 6.
+func backfillBrief(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "SELECT id, job FROM jobs")
+	if err != nil {
+		return err
+	}
+	briefs := map[int64]string{}
+	for rows.Next() {
+		var (
+			id  int64
+			doc []byte
+		)
+		if err := rows.Scan(&id, &doc); err != nil {
+			rows.Close()
+			return err
+		}
+		j, err := decode(id, doc)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		if briefs[id], err = encodeBrief(j); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	for id, b := range briefs {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO briefs (id, brief) VALUES (?, ?)", id, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Pragmas of every connection.
@@ -198,6 +277,9 @@ func open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	s.r.SetMaxOpenConns(n)
 	s.r.SetMaxIdleConns(n)
+	s.prepareWrites(ctx)
+	s.writes, s.quit, s.stopped = make(chan *write), make(chan struct{}), make(chan struct{})
+	go s.commitLoop()
 	return s, nil
 }
 
@@ -237,6 +319,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, schema[v]); err != nil {
 			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
 		}
+		if fill := backfill[v+1]; fill != nil {
+			if err := fill(ctx, tx); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+			}
+		}
 	}
 	// PRAGMA takes no parameters; len(schema) is ours.
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(schema))); err != nil {
@@ -252,9 +339,22 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) Path() string { return s.path }
 
 // NextID reserves a job id: one more than the last one handed out.
+//
+// Its commit is not flushed to the disk by itself (a light write, see
+// commit.go): the id is durable once anything written after it is, in
+// particular the job created with it, since the WAL is flushed up to its
+// end. A crash of godockerd loses nothing (the write is in the kernel's
+// cache); only a power loss can lose an id that no durable write
+// followed, so that it is handed out again. Then the only trace of its
+// first use is the job directory the server may have created for it,
+// and creating that directory again fails: the submission that got the
+// id again is refused, and the next one gets a new id. Flushing every
+// NextID would double the cost of a submission.
 func (s *Store) NextID(ctx context.Context) (int64, error) {
 	var id int64
-	err := s.w.QueryRowContext(ctx, "UPDATE job_ids SET last = last + 1 RETURNING last").Scan(&id)
+	err := s.do(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
+		return s.txQueryRow(ctx, tx, nextIDQuery).Scan(&id)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("reserve job id: %w", err)
 	}
@@ -264,7 +364,7 @@ func (s *Store) NextID(ctx context.Context) (int64, error) {
 // Setting returns the value stored under key, or "" if none is.
 func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	var v string
-	err := s.r.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	err := s.queryRow(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -308,14 +408,18 @@ func (s *Store) createJob(ctx context.Context, j *api.Job) error {
 	if err != nil {
 		return err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	brief, err := encodeBrief(j)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO jobs (id, user, state, submitted, array_id, task_id, job) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`,
+	return s.do(ctx, false, func(ctx context.Context, tx *sql.Tx) error {
+		return s.insertJob(ctx, tx, j, doc, brief)
+	})
+}
+
+func (s *Store) insertJob(ctx context.Context, tx *sql.Tx, j *api.Job, doc []byte, brief string) error {
+	res, err := s.txExec(ctx, tx,
+		insertJobQuery,
 		j.ID, j.User, string(j.State), unixNano(j), j.ArrayID, j.TaskID, string(doc))
 	if err != nil {
 		return err
@@ -325,16 +429,17 @@ func (s *Store) createJob(ctx context.Context, j *api.Job) error {
 	} else if n == 0 {
 		return store.ErrExists
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE job_ids SET last = ? WHERE last < ?", j.ID, j.ID); err != nil {
+	if _, err := s.txExec(ctx, tx, insertBriefQuery, j.ID, brief); err != nil {
 		return err
 	}
-	return tx.Commit()
+	_, err = s.txExec(ctx, tx, bumpIDsQuery, j.ID, j.ID)
+	return err
 }
 
 // Job returns the job with that id.
 func (s *Store) Job(ctx context.Context, id int64) (*api.Job, error) {
 	var doc []byte
-	err := s.r.QueryRowContext(ctx, "SELECT job FROM jobs WHERE id = ?", id).Scan(&doc)
+	err := s.queryRow(ctx, "SELECT job FROM jobs WHERE id = ?", id).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -403,13 +508,23 @@ type fnError struct{ err error }
 func (e fnError) Error() string { return e.err.Error() }
 
 func (s *Store) updateJob(ctx context.Context, id int64, fn func(*api.Job) error) (*api.Job, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	var updated *api.Job
+	err := s.do(ctx, false, func(ctx context.Context, tx *sql.Tx) error {
+		j, err := s.updateRow(ctx, tx, id, fn)
+		updated = j
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	// fn may have kept the job; what we hand back is the caller's own.
+	return updated.Clone(), nil
+}
+
+// updateRow applies fn to job id's row in tx.
+func (s *Store) updateRow(ctx context.Context, tx *sql.Tx, id int64, fn func(*api.Job) error) (*api.Job, error) {
 	var doc []byte
-	err = tx.QueryRowContext(ctx, "SELECT job FROM jobs WHERE id = ?", id).Scan(&doc)
+	err := s.txQueryRow(ctx, tx, selectJobQuery, id).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -429,31 +544,89 @@ func (s *Store) updateJob(ctx context.Context, id int64, fn func(*api.Job) error
 	if doc, err = json.Marshal(j); err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx,
-		"UPDATE jobs SET user = ?, state = ?, submitted = ?, array_id = ?, task_id = ?, job = ? WHERE id = ?",
+	brief, err := encodeBrief(j)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.txExec(ctx, tx,
+		updateJobQuery,
 		j.User, string(j.State), unixNano(j), j.ArrayID, j.TaskID, string(doc), id); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := s.txExec(ctx, tx, updateBriefQuery, brief, id); err != nil {
 		return nil, err
 	}
-	// fn may have kept j; what we hand back is the caller's own.
-	return j.Clone(), nil
+	return j, nil
 }
 
-// Close closes the store's connections.
+// Close stops committing and closes the store's connections. Writes
+// under way are committed first; later ones fail.
 func (s *Store) Close() error {
-	err := errors.Join(s.r.Close(), s.w.Close())
+	var err error
+	s.closing.Do(func() {
+		close(s.quit)
+		<-s.stopped
+		s.stmtMu.Lock()
+		for _, st := range s.stmts {
+			err = errors.Join(err, st.Close())
+		}
+		s.stmtMu.Unlock()
+		err = errors.Join(err, s.r.Close(), s.w.Close())
+	})
 	if err != nil {
 		return fmt.Errorf("close sqlite store %s: %w", s.path, err)
 	}
 	return nil
 }
 
-// jobsQuery returns the SELECT of the jobs that match q, and its arguments.
+// BriefJSON calls fn with the stored JSON of the Brief of each job that
+// matches q, in increasing id order, without decoding it.
+func (s *Store) BriefJSON(ctx context.Context, q store.Query, fn func(doc []byte) error) error {
+	q.Brief = true
+	query, args := jobsQuery(q)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id  int64
+			doc sql.RawBytes
+		)
+		if err := rows.Scan(&id, &doc); err != nil {
+			return fmt.Errorf("list jobs: %w", err)
+		}
+		if err := fn(doc); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list jobs: %w", err)
+	}
+	return nil
+}
+
+// encodeBrief is the JSON of j's Brief, as the brief column holds it.
+func encodeBrief(j *api.Job) (string, error) {
+	b, err := json.Marshal(j.Brief())
+	return string(b), err
+}
+
+// jobsQuery returns the SELECT of the jobs that match q, and its
+// arguments: their ids and whole JSON, or with q.Brief their briefs'.
 func jobsQuery(q store.Query) (string, []any) {
 	where, args := whereClause(q)
-	query := "SELECT id, job FROM jobs" + where + " ORDER BY id"
+	query := "SELECT jobs.id, jobs.job FROM jobs" + where + " ORDER BY jobs.id"
+	if q.Brief {
+		// The ids come from the indexes of jobs, the briefs then in id
+		// order: a join would sort the briefs themselves when the query
+		// has several states or users.
+		query = "SELECT id, brief FROM briefs ORDER BY id"
+		if where != "" {
+			query = "SELECT id, brief FROM briefs WHERE id IN (SELECT jobs.id FROM jobs" + where + ") ORDER BY id"
+		}
+	}
 	if q.Limit > 0 {
 		query += " LIMIT ?"
 		args = append(args, q.Limit)
@@ -493,16 +666,18 @@ func whereClause(q store.Query) (string, []any) {
 			args = append(args, value(i))
 		}
 	}
-	in("id", len(q.IDs), func(i int) any { return q.IDs[i] })
-	in("user", len(q.Users), func(i int) any { return q.Users[i] })
-	in("state", len(q.States), func(i int) any { return string(q.States[i]) })
-	in("array_id", len(q.Arrays), func(i int) any { return q.Arrays[i] })
+	// Columns are named with their table: brief listings select from
+	// briefs, which has an id too.
+	in("jobs.id", len(q.IDs), func(i int) any { return q.IDs[i] })
+	in("jobs.user", len(q.Users), func(i int) any { return q.Users[i] })
+	in("jobs.state", len(q.States), func(i int) any { return string(q.States[i]) })
+	in("jobs.array_id", len(q.Arrays), func(i int) any { return q.Arrays[i] })
 	if len(q.Arrays) > 0 && !slices.Contains(q.Arrays, 0) {
 		// Implied, but SQLite uses the partial index jobs_by_array_task
 		// only when the query states its WHERE.
-		where = append(where, "array_id != 0")
+		where = append(where, "jobs.array_id != 0")
 	}
-	in("task_id", len(q.Tasks), func(i int) any { return q.Tasks[i] })
+	in("jobs.task_id", len(q.Tasks), func(i int) any { return q.Tasks[i] })
 	if len(where) == 0 {
 		return "", args
 	}

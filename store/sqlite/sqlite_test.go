@@ -404,17 +404,21 @@ func openAtVersion(t *testing.T, path string, v int) *Store {
 	return openStore(t, path)
 }
 
-// createOldJob stores j as a godockerd of schema version 1 to 3 did, in
-// the columns those versions had.
+// createOldJob stores j as a godockerd of schema version 1 to 5 did, in
+// the columns those versions had: from version 4 on, the array's.
 func createOldJob(t *testing.T, s *Store, j *api.Job) {
 	t.Helper()
 	doc, err := json.Marshal(j)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.w.ExecContext(t.Context(),
-		"INSERT INTO jobs (id, user, state, submitted, job) VALUES (?, ?, ?, ?, ?)",
-		j.ID, j.User, string(j.State), unixNano(j), string(doc)); err != nil {
+	query, args := "INSERT INTO jobs (id, user, state, submitted, job) VALUES (?, ?, ?, ?, ?)",
+		[]any{j.ID, j.User, string(j.State), unixNano(j), string(doc)}
+	if j.ArrayID != 0 {
+		query, args = "INSERT INTO jobs (id, user, state, submitted, job, array_id, task_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			append(args, j.ArrayID, j.TaskID)
+	}
+	if _, err := s.w.ExecContext(t.Context(), query, args...); err != nil {
 		t.Fatalf("create job %d at an old schema version: %v", j.ID, err)
 	}
 }
@@ -562,5 +566,43 @@ func checkProjectsAccounts(t *testing.T, s *Store) {
 		t.Errorf("accounts after migration: %v", err)
 	} else if _, err := s.Account(ctx, "alice"); err != nil {
 		t.Errorf("accounts after migration: %v", err)
+	}
+}
+
+// TestMigratesFromVersion5: the jobs of a database made before briefs
+// existed are listed briefly once it is opened, with their briefs whole.
+func TestMigratesFromVersion5(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "godocker.db")
+	s := openAtVersion(t, path, 5)
+	var old []*api.Job
+	for range 3 {
+		id, _ := s.NextID(ctx)
+		j := storetest.FullJob(id)
+		j.ArrayID, j.TaskID = 0, 0
+		createOldJob(t, s, j)
+		old = append(old, j)
+	}
+	s.Close()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen a version 5 database: %v", err)
+	}
+	defer s.Close()
+	var got []string
+	if err := s.BriefJSON(ctx, store.Query{}, func(doc []byte) error {
+		got = append(got, string(doc))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(old) {
+		t.Fatalf("briefs after migration: %d, want %d", len(got), len(old))
+	}
+	for i, j := range old {
+		want, _ := json.Marshal(j.Brief())
+		if got[i] != string(want) {
+			t.Errorf("brief of job %d after migration:\n%s\nwant\n%s", j.ID, got[i], want)
+		}
 	}
 }

@@ -18,6 +18,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -61,6 +62,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Jobs/ManyIDs", testJobsManyIDs},
 		{"Jobs/Arrays", testJobsArrays},
 		{"Jobs/Empty", testJobsEmpty},
+		{"Jobs/Brief", testJobsBrief},
 		{"UpdateJob/SeesCurrent", testUpdateSeesCurrent},
 		{"UpdateJob/MovesBetweenStates", testUpdateMovesBetweenStates},
 		{"UpdateJob/MovesBetweenArrays", testUpdateMovesBetweenArrays},
@@ -465,12 +467,65 @@ func testJobsQuery(t *testing.T, e *env) {
 			t.Fatalf("%s: the fixture matches %d jobs; fix the test case", tt.name, len(want))
 		}
 		checkQuery(t, s, tt.name, tt.q, jobs)
+		brief := tt.q
+		brief.Brief = true
+		checkQuery(t, s, tt.name+", brief", brief, jobs)
 	}
 
 	// The jobs come back whole, not just their ids.
 	all := list(t, s, store.Query{})
 	for i := range min(len(all), len(jobs)) {
 		checkJob(t, "Jobs", all[i], jobs[i])
+	}
+}
+
+// testJobsBrief: a brief listing carries every field of each job's Brief
+// as it is now, after updates too; a BriefLister's JSON says the same.
+func testJobsBrief(t *testing.T, e *env) {
+	s := e.store()
+	var jobs []*api.Job
+	for range 3 {
+		j := fullJob(nextID(t, s))
+		create(t, s, j)
+		jobs = append(jobs, j)
+	}
+	updated, err := s.UpdateJob(t.Context(), jobs[1].ID, func(j *api.Job) error {
+		scribble(j)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateJob: %v", err)
+	}
+	jobs[1] = updated
+	q := store.Query{IDs: ids(jobs), Brief: true}
+	got := list(t, s, q)
+	checkIDs(t, "brief listing", got, ids(jobs))
+	for i := range min(len(got), len(jobs)) {
+		checkJob(t, "brief listing", got[i].Brief(), jobs[i].Brief())
+	}
+	bl, ok := s.(store.BriefLister)
+	if !ok {
+		return
+	}
+	var docs []*api.Job
+	if err := bl.BriefJSON(t.Context(), q, func(doc []byte) error {
+		j := new(api.Job)
+		if err := json.Unmarshal(doc, j); err != nil {
+			return fmt.Errorf("brief %s: %w", doc, err)
+		}
+		docs = append(docs, j)
+		return nil
+	}); err != nil {
+		t.Fatalf("BriefJSON: %v", err)
+	}
+	checkIDs(t, "BriefJSON", docs, ids(jobs))
+	for i := range min(len(docs), len(jobs)) {
+		checkJob(t, "BriefJSON", docs[i], jobs[i].Brief())
+	}
+	stop := errors.New("enough")
+	n := 0
+	if err := bl.BriefJSON(t.Context(), q, func([]byte) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("BriefJSON after fn's error: %v after %d calls; want fn's error after 1", err, n)
 	}
 }
 
