@@ -8,6 +8,11 @@ MANDIR    ?= $(PREFIX)/share/man
 IMAGE     ?= godocker/base:latest
 COMMANDS  := godockerd gsub gstat gdel gctl gtop
 STATICCHECK_VERSION ?= v0.8.2
+# Build tags. urfave_cli_no_docs leaves out urfave/cli's man and markdown
+# generators and their markdown parser, which the commands never use: a
+# smaller binary that starts faster (gsub runs once per job in scripts).
+# Add nokube to build godockerd without the kube executor.
+TAGS      ?= urfave_cli_no_docs
 
 .PHONY: all build deps image run test lint bench install clean
 
@@ -15,7 +20,7 @@ all: build
 
 build:
 	@mkdir -p bin
-	$(GO) build -o bin/ $(addprefix ./cmd/,$(COMMANDS))
+	$(GO) build -tags '$(TAGS)' -o bin/ $(addprefix ./cmd/,$(COMMANDS))
 
 deps:
 	@scripts/deps.sh

@@ -66,7 +66,7 @@ func setup() (int, error) {
 		return 0, err
 	}
 	bin = filepath.Join(dir, "bin")
-	build := exec.Command("go", "build", "-o", bin+"/", "../cmd/godockerd", "../cmd/gsub", "../cmd/gstat", "../cmd/gdel", "../cmd/gctl", "../cmd/gtop")
+	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", bin+"/", "../cmd/godockerd", "../cmd/gsub", "../cmd/gstat", "../cmd/gdel", "../cmd/gctl", "../cmd/gtop")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		return 1, fmt.Errorf("build the commands: %w", err)
