@@ -20,6 +20,13 @@ import (
 // engine's create+start is mostly waiting, so a few overlap well.
 const startParallelism = 4
 
+// reasonParallelism is how many pending jobs' reasons one pass writes at
+// once: the store commits concurrent writes together (one fsync for a
+// batch, in store/sqlite), and a queue of thousands whose reasons all
+// change (the first pass after a start) is written in a second, not in
+// one fsync each.
+const reasonParallelism = 32
+
 // errSkip aborts an UpdateJob whose precondition no longer holds.
 var errSkip = errors.New("job changed meanwhile")
 
@@ -194,6 +201,7 @@ func only(jobs []*api.Job, executor string) []*api.Job {
 
 func (s *Server) apply(ctx context.Context, execName string, plan []sched.Decision) {
 	sem := make(chan struct{}, startParallelism)
+	writes := make(chan struct{}, reasonParallelism)
 	var wg sync.WaitGroup
 	// The decisions on an array's virtual tasks (see array.go) are the
 	// array's: the first one, the highest ranked, says why it waits.
@@ -209,7 +217,12 @@ func (s *Server) apply(ctx context.Context, execName string, plan []sched.Decisi
 		switch d.Action {
 		case sched.Wait:
 			if d.Job.Reason != d.Reason || priorityMoved(d.Job.Priority, d.Priority) {
-				s.setReason(ctx, d.Job, d.Reason, d.Priority)
+				writes <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer func() { <-writes; wg.Done() }()
+					s.setReason(ctx, d.Job, d.Reason, d.Priority)
+				}()
 			}
 		case sched.Reject:
 			if virtual {
