@@ -25,7 +25,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -52,10 +51,6 @@ type Executor struct {
 	cpus    int    // capacity override, 0: what the engine reports
 	memory  int64  // capacity override, 0: what the engine reports
 	network container.NetworkMode
-
-	infoMu sync.Mutex
-	info   executor.Node // the node as Nodes last read it
-	infoAt time.Time     // when; zero: never
 }
 
 var _ executor.Executor = (*Executor)(nil)
@@ -112,23 +107,7 @@ func (e *Executor) Name() string { return e.name }
 
 // Nodes returns the engine's machine: its host name, cpus and memory, or
 // the configured overrides.
-//
-// The scheduler asks at every pass, and docker info, which gathers
-// everything about the engine, takes 7 to 90 ms here: a job waited that
-// long between its submission and its start. The machine's size does not
-// change while the engine runs, so info is read again only every
-// infoTTL; in between, a ping (a millisecond) checks that the engine
-// answers, so that a stopped engine still makes jobs wait rather than
-// fail to start.
 func (e *Executor) Nodes(ctx context.Context) ([]executor.Node, error) {
-	e.infoMu.Lock()
-	defer e.infoMu.Unlock()
-	if time.Since(e.infoAt) < infoTTL {
-		if _, err := e.cli.Ping(ctx); err != nil {
-			return nil, fmt.Errorf("nodes: docker ping: %w", err)
-		}
-		return []executor.Node{e.info}, nil
-	}
 	info, err := e.cli.Info(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("nodes: docker info: %w", err)
@@ -140,12 +119,8 @@ func (e *Executor) Nodes(ctx context.Context) ([]executor.Node, error) {
 	if e.memory > 0 {
 		n.Memory = e.memory
 	}
-	e.info, e.infoAt = n, time.Now()
 	return []executor.Node{n}, nil
 }
-
-// infoTTL is how long Nodes trusts the machine it read from docker info.
-const infoTTL = time.Minute
 
 // Start creates and starts the container of the job's current attempt. If
 // that container exists already it is left as it is (started if it was

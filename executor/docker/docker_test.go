@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -540,59 +538,6 @@ func TestNodesOverride(t *testing.T) {
 	}
 	if len(nodes) != 1 || nodes[0].CPUs != 3 || nodes[0].Memory != 2<<30 || nodes[0].Name == "" {
 		t.Errorf("Nodes with cpus 3, memory 2G: %+v", nodes)
-	}
-}
-
-// TestNodesReadsInfoOnce: the machine is read from the engine once, and
-// a ping at each later call still finds an engine that stopped, so that
-// jobs wait for it rather than fail to start. An engine of its own, a
-// test server, counts the calls and stops.
-func TestNodesReadsInfoOnce(t *testing.T) {
-	t.Parallel()
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	calls := map[string]int{}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		w.Header().Set("Api-Version", "1.41")
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/_ping"):
-			calls["ping"]++
-			io.WriteString(w, "OK")
-		case strings.HasSuffix(r.URL.Path, "/info"):
-			calls["info"]++
-			io.WriteString(w, `{"Name":"n1","NCPU":6,"MemTotal":8589934592}`)
-		default:
-			http.NotFound(w, r)
-		}
-	})}
-	go srv.Serve(ln)
-	ex, err := docker.New(ctx(t), "docker", executor.Config{Host: "unix://" + sock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	for range 3 {
-		nodes, err := ex.Nodes(ctx(t))
-		if err != nil || len(nodes) != 1 || nodes[0].Name != "n1" || nodes[0].CPUs != 6 || nodes[0].Memory != 8<<30 {
-			t.Fatalf("Nodes = %+v, %v; want n1 with 6 cpus and 8 GiB", nodes, err)
-		}
-	}
-	mu.Lock()
-	// New reads info to learn the node's name; the first Nodes reads it
-	// for the machine; the next two only ping.
-	if calls["info"] != 2 || calls["ping"] < 2 {
-		t.Errorf("engine calls %v; want info twice in all and a ping for each later Nodes", calls)
-	}
-	mu.Unlock()
-	srv.Close()
-	if nodes, err := ex.Nodes(ctx(t)); err == nil {
-		t.Errorf("Nodes with the engine stopped = %+v; want an error", nodes)
 	}
 }
 
