@@ -158,7 +158,7 @@ func (s *Server) startTask(ctx context.Context, ex executor.Executor, planned *a
 		s.finish(ctx, t, api.Killed, cur.Reason, nil, time.Time{}, time.Time{})
 		return
 	}
-	s.launch(ctx, ex, t)
+	s.launchLater(ctx, ex, t)
 }
 
 // failedTask records task n of array a as failed, for a reason that kept

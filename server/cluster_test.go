@@ -95,6 +95,13 @@ func TestRolesWithoutScheduler(t *testing.T) {
 // /readyz says 503 while the process is not serving yet.
 func TestReadyz(t *testing.T) {
 	h := newHarness(t, nil)
+	// The harness's Serve says it is ready once it is up: after that, as
+	// if it were starting again.
+	for deadline := time.Now().Add(10 * time.Second); !h.srv.ready.Load(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server never got ready")
+		}
+	}
 	h.srv.ready.Store(false)
 	rec := httptest.NewRecorder()
 	h.srv.healthHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))

@@ -16,8 +16,9 @@ import (
 	"github.com/godocker/godocker/store"
 )
 
-// startParallelism is how many containers one pass starts at once: the
-// engine's create+start is mostly waiting, so a few overlap well.
+// startParallelism is how many containers a server starts at once (see
+// launchLater): the engine's create+start is mostly waiting, so a few
+// overlap well.
 const startParallelism = 4
 
 // reasonParallelism is how many pending jobs' reasons one pass writes at
@@ -314,7 +315,7 @@ func (s *Server) start(ctx context.Context, ex executor.Executor, planned *api.J
 		}
 		return
 	}
-	s.launch(ctx, ex, j)
+	s.launchLater(ctx, ex, j)
 }
 
 // launch starts the container of a job the store says is running.
@@ -323,6 +324,33 @@ func (s *Server) launch(ctx context.Context, ex executor.Executor, j *api.Job) {
 		return // another launch of this attempt is under way
 	}
 	defer s.started(j)
+	s.startContainer(ctx, ex, j)
+}
+
+// launchLater starts the container of a job the store says is running in
+// the background, at most startParallelism at once in this process. A
+// pass waits for its jobs to be marked running, so that the next one
+// counts what they take, not for their containers: creating one takes a
+// fifth of a second with Docker here, and passes that waited for them
+// started a queue of short jobs in rounds, slower than they ended.
+func (s *Server) launchLater(ctx context.Context, ex executor.Executor, j *api.Job) {
+	if !s.starting(j) {
+		return
+	}
+	s.launches.Go(func() {
+		defer s.started(j)
+		select {
+		case s.launchSlots <- struct{}{}:
+			defer func() { <-s.launchSlots }()
+		case <-ctx.Done():
+			return // stays marked running: the next start-up starts it
+		}
+		s.startContainer(ctx, ex, j)
+	})
+}
+
+// startContainer starts j's container, and records a failure to start.
+func (s *Server) startContainer(ctx context.Context, ex executor.Executor, j *api.Job) {
 	if err := ex.Start(ctx, j, executor.Placement{Node: j.Node}); err != nil {
 		if ctx.Err() != nil {
 			// Shutting down: the job stays marked running, and the next

@@ -44,8 +44,10 @@ type Server struct {
 
 	dashboard sshgw.Dashboard // what ssh USER@HOST opens (gtop)
 
-	launchMu  sync.Mutex
-	launching map[attempt]bool // job attempts whose Start is under way
+	launchMu    sync.Mutex
+	launching   map[attempt]bool // job attempts whose Start is under way
+	launches    sync.WaitGroup   // launchLater's
+	launchSlots chan struct{}    // launchLater's: startParallelism
 
 	self     api.Process      // this process, as it announces itself
 	elector  cluster.Elector  // who schedules
@@ -71,15 +73,16 @@ const nodesTTL = 30 * time.Second
 // is where jobs run unless they name another.
 func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus cluster.Bus, log *slog.Logger) *Server {
 	s := &Server{
-		cfg:        cfg,
-		store:      st,
-		bus:        bus,
-		log:        log,
-		execs:      map[string]executor.Executor{},
-		wake:       make(chan struct{}, 1),
-		nodesCache: map[string]nodesEntry{},
-		launching:  map[attempt]bool{},
-		ledger:     newLedger(time.Duration(cfg.Scheduler.UserResetUsageDuration), time.Duration(cfg.Scheduler.UsageHalfLife)),
+		cfg:         cfg,
+		store:       st,
+		bus:         bus,
+		log:         log,
+		execs:       map[string]executor.Executor{},
+		wake:        make(chan struct{}, 1),
+		nodesCache:  map[string]nodesEntry{},
+		launching:   map[attempt]bool{},
+		launchSlots: make(chan struct{}, startParallelism),
+		ledger:      newLedger(time.Duration(cfg.Scheduler.UserResetUsageDuration), time.Duration(cfg.Scheduler.UsageHalfLife)),
 	}
 	for _, e := range execs {
 		s.execs[e.Name()] = e
@@ -250,8 +253,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("read past usage: %w", err)
 	}
 	var wg sync.WaitGroup
+	defer s.launches.Wait() // after the scheduler: no more launches then
 	defer wg.Wait()
-	defer cancel() // before the Wait: stop everything started below
+	defer cancel() // before the Waits: stop everything started below
 	// The ledger and the scheduler follow the bus from now on.
 	subscribed := make(chan struct{})
 	wg.Go(func() { s.follow(ctx, subscribed) })

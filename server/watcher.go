@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/godocker/godocker/api"
@@ -27,6 +28,14 @@ func (s *Server) watch(ctx context.Context, ex executor.Executor, ready chan<- e
 	defer t.Stop()
 	limits := time.NewTicker(limitsInterval)
 	defer limits.Stop()
+	// Ends are recorded concurrently: each inspects the container,
+	// writes the job and removes the container, a tenth of a second or
+	// more with Docker, and one after the other they capped how fast a
+	// queue of short jobs drains. Recording an end twice is harmless
+	// (finish and collect check the job's state and attempt).
+	exits := make(chan struct{}, exitParallelism)
+	var ending sync.WaitGroup
+	defer ending.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -39,10 +48,21 @@ func (s *Server) watch(ctx context.Context, ex executor.Executor, ready chan<- e
 			if !ok {
 				return
 			}
-			s.handle(ctx, ex, ev)
+			if ev.Kind != executor.Exited {
+				s.handle(ctx, ex, ev)
+				continue
+			}
+			exits <- struct{}{}
+			ending.Go(func() {
+				defer func() { <-exits }()
+				s.handle(ctx, ex, ev)
+			})
 		}
 	}
 }
+
+// exitParallelism is how many container ends one watcher records at once.
+const exitParallelism = 8
 
 func (s *Server) handle(ctx context.Context, ex executor.Executor, ev executor.Event) {
 	j, err := s.store.Job(ctx, ev.JobID)
