@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -51,6 +52,9 @@ type Executor struct {
 	cpus    int    // capacity override, 0: what the engine reports
 	memory  int64  // capacity override, 0: what the engine reports
 	network container.NetworkMode
+
+	etcMu    sync.Mutex
+	etcCache map[string]*imageEtc // by image id: see etcOf
 }
 
 var _ executor.Executor = (*Executor)(nil)

@@ -67,28 +67,16 @@ func (e *Executor) addUser(ctx context.Context, j *api.Job, name string) {
 // and writes back those that changed.
 func (e *Executor) writeUser(ctx context.Context, log *slog.Logger, j *api.Job, name, group, home string) error {
 	r := j.Run
-	passwd, havePasswd, err := e.readFile(ctx, name, "/etc/passwd")
+	img, err := e.etcOf(ctx, r.Image, name)
 	if err != nil {
 		return err
 	}
-	var groups []byte
-	haveGroup := false
-	if group != "" {
+	passwd, groups, etc := img.passwd, img.group, img.etc
+	if group != "" && img.groupErr != nil {
 		// A group file that cannot be read costs the group its name,
 		// not the user theirs.
-		if groups, haveGroup, err = e.readFile(ctx, name, "/etc/group"); err != nil {
-			log.Warn("job container has no group entry for its group; starting it anyway", "group", group, "err", fmt.Errorf("group entry for job %d: %w", j.ID, err))
-			group, haveGroup = "", true // it exists, in some form
-		}
-	}
-	etc := havePasswd || haveGroup
-	if !etc {
-		switch _, err := e.cli.ContainerStatPath(ctx, name, "/etc"); {
-		case err == nil:
-			etc = true
-		case !cerrdefs.IsNotFound(err):
-			return fmt.Errorf("stat /etc: %w", err)
-		}
+		log.Warn("job container has no group entry for its group; starting it anyway", "group", group, "err", fmt.Errorf("group entry for job %d: %w", j.ID, img.groupErr))
+		group = ""
 	}
 
 	var files []etcFile
@@ -128,6 +116,57 @@ func (e *Executor) writeUser(ctx context.Context, log *slog.Logger, j *api.Job, 
 		return fmt.Errorf("write %s: %w", strings.Join(names, " and "), err)
 	}
 	return nil
+}
+
+// imageEtc is what an image's /etc says of users and groups.
+type imageEtc struct {
+	passwd, group []byte // nil: no such file
+	groupErr      error  // the group file could not be read
+	etc           bool   // /etc exists
+}
+
+// etcOf returns the users and groups of image, read from the container
+// name, created from it and not started, the first time, then from
+// memory. Each read from a container mounts its file system: the two or
+// three reads took a tenth of a second and more of every job's start.
+// An image does not change; the memory is keyed by the image's id, so a
+// tag moved to another image is read again. A read that failed is not
+// remembered.
+func (e *Executor) etcOf(ctx context.Context, image, name string) (*imageEtc, error) {
+	info, err := e.cli.ImageInspect(ctx, image)
+	if err != nil {
+		return nil, fmt.Errorf("inspect image %s: %w", image, err)
+	}
+	e.etcMu.Lock()
+	cached, ok := e.etcCache[info.ID]
+	e.etcMu.Unlock()
+	if ok {
+		return cached, nil
+	}
+	img := &imageEtc{}
+	var havePasswd, haveGroup bool
+	if img.passwd, havePasswd, err = e.readFile(ctx, name, "/etc/passwd"); err != nil {
+		return nil, err
+	}
+	img.group, haveGroup, img.groupErr = e.readFile(ctx, name, "/etc/group")
+	img.etc = havePasswd || haveGroup || img.groupErr != nil
+	if !img.etc {
+		switch _, err := e.cli.ContainerStatPath(ctx, name, "/etc"); {
+		case err == nil:
+			img.etc = true
+		case !cerrdefs.IsNotFound(err):
+			return nil, fmt.Errorf("stat /etc: %w", err)
+		}
+	}
+	if img.groupErr == nil {
+		e.etcMu.Lock()
+		if e.etcCache == nil {
+			e.etcCache = map[string]*imageEtc{}
+		}
+		e.etcCache[info.ID] = img
+		e.etcMu.Unlock()
+	}
+	return img, nil
 }
 
 // readFile returns the content of a regular file in the container, and

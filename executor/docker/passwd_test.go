@@ -291,3 +291,26 @@ func TestUserNameOnce(t *testing.T) {
 		t.Errorf("tester's lines in passwd and group, whoami: %q, exit %d; want one each, and tester", out, code)
 	}
 }
+
+// TestUserNameSameImage: jobs of two users from one image, started one
+// after the other by one executor (the second from the image's files as
+// the first read them), each find their own line and not the other's.
+func TestUserNameSameImage(t *testing.T) {
+	t.Parallel()
+	ex := engine(t)
+	ann := newJob()
+	ann.Run.User, ann.Run.UID, ann.Run.Group, ann.Run.GID, ann.Run.Home = "ann", uid+1, "anns", gid+1, "/home/ann"
+	ann.UID, ann.GID = ann.Run.UID, ann.Run.GID
+	tester := newJob()
+	base := imageFile(t, ex, image, "/etc/passwd")
+	for _, j := range []*api.Job{ann, tester} {
+		got := runWhoAmI(t, ex, j)
+		want := base + fmt.Sprintf("%s:x:%d:%d:GoDocker user:%s:/bin/sh\n", j.Run.User, j.Run.UID, j.Run.GID, j.Run.Home)
+		if got.passwd != want {
+			t.Errorf("/etc/passwd of %s's job:\n%s\nwant\n%s", j.Run.User, got.passwd, want)
+		}
+		if !strings.HasPrefix(got.id, j.Run.User+"\n"+j.Run.Group+"\n") {
+			t.Errorf("id -un, id -gn of %s's job: %q", j.Run.User, got.id)
+		}
+	}
+}
