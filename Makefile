@@ -43,8 +43,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# The Go benchmarks of the hot paths, then the whole system (bench/sysbench:
+# real godockerd, users and Docker; about 15 minutes). See BENCHMARKS.md.
+bench: deps image
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+	$(GO) run ./bench/sysbench $(SYSBENCH_FLAGS)
 
 install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8

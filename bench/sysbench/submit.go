@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/client"
+)
+
+// withServer starts a server, runs f with it and discards it, reporting
+// the first error of the three.
+func (b *bench) withServer(ctx context.Context, name string, cpus int, roles string, f func(*server) error) error {
+	s, err := b.startServer(ctx, name, cpus, roles)
+	if err != nil {
+		return err
+	}
+	err = f(s)
+	if derr := s.discard(ctx); err == nil {
+		err = derr
+	}
+	return err
+}
+
+// warmUp submits one job as alice, so that what is measured next does
+// not pay for the server's first submission (alice's directory, cold
+// store pages).
+func (b *bench) warmUp(ctx context.Context, s *server) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := b.alice.client(s).Submit(ctx, b.alice.spec("true")); err != nil {
+		return fmt.Errorf("warm-up submission: %w", err)
+	}
+	return nil
+}
+
+// submitGroup measures submission: gsub in a shell loop, the API with
+// concurrent clients, and that every acknowledged job survives kill -9.
+func (b *bench) submitGroup(ctx context.Context) error {
+	n := b.scaled(1000, 5)
+	var gsubRate, trueRate, ratio []float64
+	for r := range b.opts.runs {
+		b.logf("submit: run %d/%d: a loop of %s gsub -b y true as %s…", r+1, b.opts.runs, count(n), b.alice.name)
+		g, t, err := b.submitLoop(ctx, n)
+		if err != nil {
+			return err
+		}
+		gsubRate = append(gsubRate, float64(n)/(g/1000))
+		trueRate = append(trueRate, float64(n)/(t/1000))
+		ratio = append(ratio, g/t)
+	}
+	f := newFigure("submit.cli", fmt.Sprintf("submit: loop of %s `gsub -b y true`, one shell", count(n)), "jobs/s", gsubRate, atLeast(170))
+	tf := newFigure("submit.cli_true", "same loop of `/bin/true`", "/s", trueRate, nil)
+	tf.sub, tf.note = true, fmt.Sprintf("(ratio %.1f)", median(ratio))
+	rf := newFigure("submit.cli_ratio", "ratio gsub loop time / true loop time", "×", ratio, nil)
+	rf.sub = true
+	b.add(f, tf, rf)
+
+	m := b.scaled(20000, 8)
+	var apiRate []float64
+	for r := range b.opts.runs {
+		b.logf("submit: run %d/%d: %s jobs through the API, %d clients…", r+1, b.opts.runs, count(m), workers)
+		err := b.withServer(ctx, "submit-api", 0, apiOnly, func(s *server) error {
+			if err := b.warmUp(ctx, s); err != nil {
+				return err
+			}
+			spec := b.alice.spec("true")
+			_, elapsed, err := b.submitBatch(ctx, s, batch{what: count(m) + " jobs", as: b.alice, n: m, spec: func(int) api.Spec { return spec }})
+			if err != nil {
+				return err
+			}
+			apiRate = append(apiRate, float64(m)/elapsed.Seconds())
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	b.add(newFigure("submit.api", fmt.Sprintf("submit: %s jobs through the API, %d clients", count(m), workers), "jobs/s", apiRate, atLeast(10000)))
+
+	return b.durability(ctx)
+}
+
+// submitLoop times, in one bash as alice, n `gsub -b y true` and then n
+// `/bin/true`, and returns both times in milliseconds.
+func (b *bench) submitLoop(ctx context.Context, n int) (gsubMS, trueMS float64, err error) {
+	err = b.withServer(ctx, "submit-cli", 0, apiOnly, func(s *server) error {
+		if err := b.warmUp(ctx, s); err != nil {
+			return err
+		}
+		script := fmt.Sprintf(`s=$EPOCHREALTIME
+for ((i = 1; i <= %[1]d; i++)); do
+	"$BIN/gsub" -b y true >/dev/null || { echo "gsub failed at job $i of %[1]d" >&2; exit 1; }
+done
+e=$EPOCHREALTIME
+s2=$EPOCHREALTIME
+for ((i = 1; i <= %[1]d; i++)); do /bin/true; done
+e2=$EPOCHREALTIME
+echo "$s $e $s2 $e2"
+`, n)
+		out, err := b.shell(ctx, b.alice, s, time.Minute+time.Duration(n)*100*time.Millisecond, script)
+		if err != nil {
+			return err
+		}
+		f := strings.Fields(out)
+		if len(f) != 4 {
+			return fmt.Errorf("the gsub loop printed %q; want 4 times", out)
+		}
+		if gsubMS, err = epochPair(f[0], f[1]); err != nil {
+			return err
+		}
+		if trueMS, err = epochPair(f[2], f[3]); err != nil {
+			return err
+		}
+		// Every gsub exited 0; check the jobs are there too.
+		jobs, err := s.api.Jobs(ctx, client.Query{Users: []string{b.alice.name}})
+		if err != nil {
+			return fmt.Errorf("list alice's jobs: %w", err)
+		}
+		if len(jobs) != n+1 {
+			return fmt.Errorf("after %d gsub (and one warm-up job), alice has %d jobs", n, len(jobs))
+		}
+		return nil
+	})
+	return gsubMS, trueMS, err
+}
+
+// durability submits through the API with several clients, kills
+// godockerd with SIGKILL while they are at it, restarts it on the same
+// state, and checks that every job it had acknowledged is there, with its
+// directory.
+func (b *bench) durability(ctx context.Context) error {
+	threshold := b.scaled(2000, 16)
+	b.logf("submit: durability: kill -9 after %s acknowledged jobs…", count(threshold))
+	s, err := b.startServer(ctx, "durability", 0, apiOnly)
+	if err != nil {
+		return err
+	}
+	defer s.discard(ctx)
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu     sync.Mutex
+		acked  []int64
+		killed atomic.Bool
+		reach  = make(chan struct{})
+		once   sync.Once
+		wg     sync.WaitGroup
+		errs   = make(chan error, workers)
+	)
+	spec := b.alice.spec("true")
+	for range workers {
+		c := b.alice.client(s)
+		wg.Go(func() {
+			for sctx.Err() == nil {
+				j, err := c.Submit(sctx, spec)
+				if err != nil {
+					if !killed.Load() && sctx.Err() == nil {
+						errs <- fmt.Errorf("submit before the kill: %w", err)
+					}
+					return
+				}
+				mu.Lock()
+				acked = append(acked, j.ID)
+				n := len(acked)
+				mu.Unlock()
+				if n >= threshold {
+					once.Do(func() { close(reach) })
+				}
+			}
+		})
+	}
+	select {
+	case <-reach:
+	case err := <-errs:
+		cancel()
+		wg.Wait()
+		return err
+	case <-time.After(time.Minute + time.Duration(threshold)*10*time.Millisecond):
+		cancel()
+		wg.Wait()
+		return fmt.Errorf("durability: %d jobs were not acknowledged in time", threshold)
+	case <-ctx.Done():
+		cancel()
+		wg.Wait()
+		return ctx.Err()
+	}
+	killed.Store(true)
+	if err := s.kill(); err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		cancel()
+		<-finished
+		return errors.New("durability: the submitting clients did not notice the kill within 30 s")
+	}
+	mu.Lock()
+	ids := append([]int64(nil), acked...)
+	mu.Unlock()
+	b.logf("submit: durability: %s acknowledged when godockerd was killed; restarting it…", count(len(ids)))
+
+	if err := s.start(ctx, apiOnly); err != nil {
+		return fmt.Errorf("restart after kill -9: %w", err)
+	}
+	lctx, lcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer lcancel()
+	jobs, err := s.api.Jobs(lctx, client.Query{Users: []string{"*"}})
+	if err != nil {
+		return fmt.Errorf("list the jobs after the restart: %w", err)
+	}
+	dirs := make(map[int64]string, len(jobs))
+	for _, j := range jobs {
+		dirs[j.ID] = j.Dir
+	}
+	found := 0
+	var missing []string
+	for _, id := range ids {
+		dir, listed := dirs[id]
+		switch {
+		case !listed:
+			missing = append(missing, fmt.Sprintf("%d (not listed)", id))
+		case !dirExists(dir):
+			missing = append(missing, fmt.Sprintf("%d (no directory %s)", id, dir))
+		default:
+			found++
+		}
+	}
+	if len(missing) > 0 {
+		b.logf("submit: durability: LOST %d acknowledged jobs: %s", len(missing), strings.Join(missing[:min(len(missing), 10)], ", "))
+	}
+	f := newFigure("submit.durable", "submit: acknowledged jobs found after kill -9", "jobs", []float64{float64(found)}, nil)
+	f.Text = count(found) + " of " + count(len(ids))
+	ok := found == len(ids)
+	f.OK, f.Target = &ok, "all"
+	b.add(f)
+	return s.discard(ctx)
+}
+
+func dirExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
