@@ -46,6 +46,37 @@ type projectState struct {
 	limit    Limit
 	use      res
 	jobs     int
+	// limitReasons memoises why the project's jobs wait for its limits,
+	// by the resource at its limit and what the job needs of it, while
+	// the project's use stays the same: 100k waiting jobs ask for a few
+	// sentences, and a lookup by an integer is cheap.
+	limitReasons [nLimits]map[int64]api.Reason
+}
+
+// limitResource is a resource a project may be at its limit of.
+type limitResource int
+
+const (
+	limitCPU limitResource = iota
+	limitMemory
+	limitGPU
+	limitJobs
+	nLimits
+)
+
+// limitMessage says that the project is at its limit of a resource, of
+// which it uses used and the job needs need.
+func (pr *projectState) limitMessage(resource limitResource, used, need int64) string {
+	switch resource {
+	case limitMemory:
+		return fmt.Sprintf("project %s at its limit of %s memory (%s in use, the job needs %s)", pr.name,
+			api.FormatMemory(pr.limit.Memory), api.FormatMemory(used), api.FormatMemory(need))
+	case limitCPU:
+		return fmt.Sprintf("project %s at its limit of %s (%d in use, the job needs %d)", pr.name, count(pr.limit.CPUs, "cpu"), used, need)
+	case limitGPU:
+		return fmt.Sprintf("project %s at its limit of %s (%d in use, the job needs %d)", pr.name, count(pr.limit.GPUs, "gpu"), used, need)
+	}
+	return fmt.Sprintf("project %s at its limit of %s (%d running)", pr.name, count(pr.limit.Jobs, "job"), used)
 }
 
 // ending is resources a node gets back at a job's expected end.
@@ -76,7 +107,8 @@ type planner struct {
 	endings  []ending // jobs started in this pass that have a walltime
 	entries  []entry  // the pending jobs, in the order of the snapshot
 	parts    []api.PriorityPart
-	stride   int // parts per job
+	stride   int      // parts per job
+	scratch  *scratch // reused from pass to pass
 	// projectList holds every project seen, at its idx.
 	projectList []*projectState
 	resv        *reservation
@@ -86,31 +118,6 @@ type planner struct {
 	// reasons memoises wait reasons while nothing starts: 100k waiting
 	// jobs ask for a few distinct sentences.
 	reasons map[reasonKey]api.Reason
-	// limitReasons memoises project-limit reasons, which depend only on
-	// the project's use.
-	limitReasons map[limitKey]api.Reason
-}
-
-// limitKey is a project at one of its limits: the resource, what the
-// project uses of it, and what the job needs.
-type limitKey struct {
-	project    *projectState
-	resource   string // cpu, memory, gpu or job
-	used, need int64
-}
-
-func (k limitKey) String() string {
-	pr := k.project
-	switch k.resource {
-	case "memory":
-		return fmt.Sprintf("project %s at its limit of %s memory (%s in use, the job needs %s)", pr.name,
-			api.FormatMemory(pr.limit.Memory), api.FormatMemory(k.used), api.FormatMemory(k.need))
-	case "cpu":
-		return fmt.Sprintf("project %s at its limit of %s (%d in use, the job needs %d)", pr.name, count(pr.limit.CPUs, "cpu"), k.used, k.need)
-	case "gpu":
-		return fmt.Sprintf("project %s at its limit of %s (%d in use, the job needs %d)", pr.name, count(pr.limit.GPUs, "gpu"), k.used, k.need)
-	}
-	return fmt.Sprintf("project %s at its limit of %s (%d running)", pr.name, count(pr.limit.Jobs, "job"), k.used)
 }
 
 type reasonKey struct {
@@ -118,8 +125,8 @@ type reasonKey struct {
 	need res
 }
 
-func newPlanner(s *Snapshot) *planner {
-	p := &planner{s: s, nodes: make([]nodeState, len(s.Nodes)), projects: map[string]*projectState{}, reasons: map[reasonKey]api.Reason{}, limitReasons: map[limitKey]api.Reason{}}
+func newPlanner(s *Snapshot, sc *scratch) *planner {
+	p := &planner{s: s, scratch: sc, nodes: make([]nodeState, len(s.Nodes)), projects: map[string]*projectState{}, reasons: map[reasonKey]api.Reason{}}
 	index := make(map[string]int, len(s.Nodes))
 	p.index = index
 	for i, n := range s.Nodes {
@@ -165,17 +172,16 @@ func (p *planner) updateMaxFree() {
 
 // A check is one admission rule: it says whether the job may go on to
 // placement (Start), and if not whether it waits or is rejected, and why.
-type check func(*planner, *entry) (api.Reason, Action)
+type check func(p *planner, j *api.Job, e *entry) (api.Reason, Action)
 
 // admission is the chain of checks a job passes before placement.
 var admission = []check{(*planner).dependenciesMet, (*planner).withinQuota, (*planner).feasible, (*planner).withinProjectLimit}
 
 // dependenciesMet: every job the job depends on ended as it must.
-func (p *planner) dependenciesMet(e *entry) (api.Reason, Action) {
+func (p *planner) dependenciesMet(j *api.Job, e *entry) (api.Reason, Action) {
 	if !e.deps {
 		return api.Reason{}, Start
 	}
-	j := p.s.Pending[e.i]
 	for _, d := range j.Spec.Dependencies {
 		for _, id := range d.Jobs {
 			st, ok := p.s.Depended[id]
@@ -201,29 +207,28 @@ func (p *planner) dependenciesMet(e *entry) (api.Reason, Action) {
 	return api.Reason{}, Start
 }
 
-// decide runs a job through admission and placement and, if it starts,
-// records what it takes.
-func (p *planner) decide(e *entry) (Action, string, api.Reason) {
+// decide runs job j, whose entry is e, through admission and placement
+// and, if it starts, records what it takes.
+func (p *planner) decide(j *api.Job, e *entry) (Action, string, api.Reason) {
 	for _, c := range admission {
-		if r, a := c(p, e); a != Start {
+		if r, a := c(p, j, e); a != Start {
 			return a, "", r
 		}
 	}
-	i, r, ok := p.place(e)
+	i, r, ok := p.place(j, e)
 	if !ok {
 		return Wait, "", r
 	}
-	p.take(e, i)
+	p.take(j, e, i)
 	return Start, p.nodes[i].name, api.Reason{}
 }
 
 // withinQuota: neither the job's user nor its project has spent a
 // budget.
-func (p *planner) withinQuota(e *entry) (api.Reason, Action) {
+func (p *planner) withinQuota(j *api.Job, e *entry) (api.Reason, Action) {
 	if len(p.s.SpentUsers) == 0 && len(p.s.SpentProjects) == 0 {
 		return api.Reason{}, Start
 	}
-	j := p.s.Pending[e.i]
 	if r, ok := p.s.SpentUsers[j.User]; ok {
 		return r, Wait
 	}
@@ -234,7 +239,7 @@ func (p *planner) withinQuota(e *entry) (api.Reason, Action) {
 }
 
 // feasible: the job fits some node when that node is empty.
-func (p *planner) feasible(e *entry) (api.Reason, Action) {
+func (p *planner) feasible(_ *api.Job, e *entry) (api.Reason, Action) {
 	if p.largest.covers(e.need) {
 		for _, n := range p.nodes {
 			if n.cap.covers(e.need) {
@@ -249,7 +254,7 @@ func (p *planner) feasible(e *entry) (api.Reason, Action) {
 
 // withinProjectLimit: the job's project stays within its simultaneous
 // limits, and could hold the job at all.
-func (p *planner) withinProjectLimit(e *entry) (api.Reason, Action) {
+func (p *planner) withinProjectLimit(_ *api.Job, e *entry) (api.Reason, Action) {
 	pr := p.projectList[e.project]
 	if !pr.hasLimit {
 		return api.Reason{}, Start
@@ -259,24 +264,30 @@ func (p *planner) withinProjectLimit(e *entry) (api.Reason, Action) {
 		return r, Reject
 	}
 	// The sentence names the first limit the job would pass, with the
-	// numbers of that resource only: memoised on those.
-	var k limitKey
+	// numbers of that resource only.
+	var resource limitResource
+	var used, n int64
 	switch {
 	case l.CPUs > 0 && use.cpus+need.cpus > l.CPUs:
-		k = limitKey{pr, "cpu", int64(use.cpus), int64(need.cpus)}
+		resource, used, n = limitCPU, int64(use.cpus), int64(need.cpus)
 	case l.Memory > 0 && use.mem+need.mem > l.Memory:
-		k = limitKey{pr, "memory", use.mem, need.mem}
+		resource, used, n = limitMemory, use.mem, need.mem
 	case l.GPUs > 0 && use.gpus+need.gpus > l.GPUs:
-		k = limitKey{pr, "gpu", int64(use.gpus), int64(need.gpus)}
+		resource, used, n = limitGPU, int64(use.gpus), int64(need.gpus)
 	case l.Jobs > 0 && pr.jobs+1 > l.Jobs:
-		k = limitKey{pr, "job", int64(pr.jobs), 1}
+		resource, used, n = limitJobs, int64(pr.jobs), 1
 	default:
 		return api.Reason{}, Start
 	}
-	r, ok := p.limitReasons[k]
+	m := pr.limitReasons[resource]
+	r, ok := m[n]
 	if !ok {
-		r = api.Reason{Code: api.ReasonProjectLimit, Message: k.String()}
-		p.limitReasons[k] = r
+		if m == nil {
+			m = map[int64]api.Reason{}
+			pr.limitReasons[resource] = m
+		}
+		r = api.Reason{Code: api.ReasonProjectLimit, Message: pr.limitMessage(resource, used, n)}
+		m[n] = r
 	}
 	return r, Wait
 }
@@ -302,7 +313,7 @@ func OverLimit(project string, l Limit, cpus int, memory int64, gpus int) (api.R
 // place picks the fullest node whose free capacity covers the job and
 // that the reservation allows. The first job that fits nowhere gets the
 // reservation.
-func (p *planner) place(e *entry) (int, api.Reason, bool) {
+func (p *planner) place(j *api.Job, e *entry) (int, api.Reason, bool) {
 	best, held := -1, false
 	if p.maxFree.covers(e.need) {
 		for i := range p.nodes {
@@ -310,7 +321,7 @@ func (p *planner) place(e *entry) (int, api.Reason, bool) {
 			if !n.free.covers(e.need) || best >= 0 && !fuller(n, &p.nodes[best]) {
 				continue
 			}
-			if p.resv != nil && i == p.resv.node && !p.backfills(e) {
+			if p.resv != nil && i == p.resv.node && !p.backfills(j, e) {
 				held = true
 				continue
 			}
@@ -329,7 +340,7 @@ func (p *planner) place(e *entry) (int, api.Reason, bool) {
 	p.behind++
 	if !p.triedRes {
 		p.triedRes = true
-		if p.reserve(e) {
+		if p.reserve(j, e) {
 			return -1, api.Reason{Code: api.ReasonResources, Message: p.resources(e.need) + "; " + p.nodes[p.resv.node].name + " is reserved for it"}, false
 		}
 		return -1, p.reason(reasonKey{code: api.ReasonResources, need: e.need}, func() string { return p.resources(e.need) }), false
@@ -366,27 +377,31 @@ func fuller(a, b *nodeState) bool {
 // backfills reports whether a job may start on the reserved node without
 // delaying the reservation: it ends by the reserved time, or it fits in
 // the room the reserved job leaves.
-func (p *planner) backfills(e *entry) bool {
+func (p *planner) backfills(j *api.Job, e *entry) bool {
 	r := p.resv
-	if e.wall > 0 && !p.s.Now.Add(time.Duration(e.wall)*time.Second).After(r.at) {
+	if wall := j.Spec.Walltime; wall > 0 && !p.s.Now.Add(time.Duration(wall)*time.Second).After(r.at) {
 		return true
 	}
 	return r.room.covers(e.need)
 }
 
 // take records a start on node i.
-func (p *planner) take(e *entry, i int) {
+func (p *planner) take(j *api.Job, e *entry, i int) {
 	n := &p.nodes[i]
 	n.free = n.free.minus(e.need)
 	pr := p.projectList[e.project]
 	pr.use = pr.use.plus(e.need)
 	pr.jobs++
+	for _, m := range pr.limitReasons {
+		clear(m) // the sentences say what it used
+	}
 	var end time.Time
-	if e.wall > 0 {
-		end = p.s.Now.Add(time.Duration(e.wall) * time.Second)
+	wall := j.Spec.Walltime
+	if wall > 0 {
+		end = p.s.Now.Add(time.Duration(wall) * time.Second)
 		p.endings = append(p.endings, ending{at: end, node: i, need: e.need})
 	}
-	if r := p.resv; r != nil && i == r.node && (e.wall == 0 || end.After(r.at)) {
+	if r := p.resv; r != nil && i == r.node && (wall <= 0 || end.After(r.at)) {
 		r.room = r.room.minus(e.need)
 	}
 	p.updateMaxFree()
@@ -395,7 +410,7 @@ func (p *planner) take(e *entry, i int) {
 
 // reserve computes the earliest time the job could start on some node
 // from the expected ends of the jobs there, and reserves that node.
-func (p *planner) reserve(e *entry) bool {
+func (p *planner) reserve(job *api.Job, e *entry) bool {
 	var ends []ending
 	for _, j := range p.s.Running {
 		if j.Spec.Walltime <= 0 {
@@ -438,7 +453,7 @@ func (p *planner) reserve(e *entry) bool {
 			}
 		}
 		if found && (best == nil || at.Before(best.at) || at.Equal(best.at) && n.name < p.nodes[best.node].name) {
-			best = &reservation{job: p.s.Pending[e.i], need: e.need, node: i, at: at, room: free.minus(e.need)}
+			best = &reservation{job: job, need: e.need, node: i, at: at, room: free.minus(e.need)}
 		}
 	}
 	p.resv = best
