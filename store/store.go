@@ -55,7 +55,9 @@ type BriefLister interface {
 type Store interface {
 	// NextID reserves a job id. Ids increase and are never handed out
 	// twice, even across restarts and even when the reserved id is never
-	// used.
+	// used, with one exception a store may make: after a power loss, an
+	// id under which no job was stored may come back (store/sqlite does;
+	// see its NextID).
 	NextID(ctx context.Context) (int64, error)
 	// CreateJob stores a new job whose ID came from NextID. ErrExists if
 	// a job with that id is stored already.
