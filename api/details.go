@@ -141,7 +141,11 @@ func (j *Job) Details(gateway string, now time.Time, loc *time.Location) []Field
 		kv(fmt.Sprintf("error reason %4d", task), j.Reason.Message)
 	case j.Deleting:
 		kv("deletion", j.Reason.Message)
+	default:
+		return fs
 	}
+	// The reason's code, which scripts can test (gstat(1), REASONS).
+	kv("reason_code", j.Reason.Code)
 	return fs
 }
 

@@ -235,6 +235,11 @@ func TestGstatArrays(t *testing.T) {
 	noInternalIDs(t, r.stdout)
 	r = gstat(f, "-r")
 	golden(t, "gstat-array-r", r.stdout)
+	ext := gstat(f, "-ext")
+	golden(t, "gstat-array-ext", ext.stdout)
+	if !strings.Contains(ext.stdout, " TaskLimit            5-999:2\n") {
+		t.Errorf("gstat -ext does not show why array 30's tasks wait:\n%s", ext.stdout)
+	}
 	if !strings.Contains(r.stdout, "       Reason:           TaskLimit: 2 tasks run, the most it may at once (-tc 2)\n") {
 		t.Errorf("gstat -r does not say why array 30 waits:\n%s", r.stdout)
 	}

@@ -446,6 +446,42 @@ func TestGstatTable(t *testing.T) {
 	}
 	golden(t, "gstat-finished", gstat(f, "-s", "z").stdout)
 	golden(t, "gstat-r", gstat(f, "-r").stdout)
+	golden(t, "gstat-ext", gstat(f, "-ext").stdout)
+}
+
+// gstat -ext, the wide view, shows each job's project and, for a job that
+// waits, the code of why in a column of its own.
+func TestGstatExtReason(t *testing.T) {
+	jobs := sampleJobs()
+	for _, j := range jobs {
+		j.Project = "default"
+		if j.ID == 13 {
+			j.Project = "bio"
+		}
+	}
+	f := newFake("alice", jobs...)
+	r := gstat(f, "-ext")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) < 3 || len(lines[1]) != len(lines[0])-1 {
+		t.Fatalf("header and dashes do not match:\n%s", r.stdout)
+	}
+	col := strings.Index(lines[0], "reason")
+	reasons := map[string]string{}
+	for _, line := range lines[2:] {
+		f := strings.Fields(line)
+		reasons[f[0]] = strings.TrimSpace(line[col : col+20])
+		if want := map[bool]string{true: "bio", false: "default"}[f[0] == "13"]; f[4] != want {
+			t.Errorf("row %q: column 5 is %q, not the project %q", line, f[4], want)
+		}
+	}
+	for id, want := range map[string]string{"12": "-", "13": api.ReasonResources} {
+		if reasons[id] != want {
+			t.Errorf("job %s: reason column %q; want %q\n%s", id, reasons[id], want, r.stdout)
+		}
+	}
 }
 
 // gstat -q lists the jobs of some executors (Grid Engine's queues), and

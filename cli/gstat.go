@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,7 +19,7 @@ import (
 	"github.com/godocker/godocker/client"
 )
 
-const gstatUsage = `gstat [-u USER[,USER]|'*'] [-s p|r|s|h|z|a...] [-q EXECUTOR[,...]] [-r] [--json]
+const gstatUsage = `gstat [-u USER[,USER]|'*'] [-s p|r|s|h|z|a...] [-q EXECUTOR[,...]] [-r] [-ext] [--json]
    gstat -j ID|ID.TASK[,...] [--json]`
 
 const gstatDescription = `Shows jobs, as Grid Engine's qstat does. Without options: your pending,
@@ -28,6 +29,9 @@ output. -j ID shows everything about a job, including why it waits.
 A task of an array shows the array's id in job-ID and its number in
 ja-task-ID; the tasks of an array that have not started yet share one
 row, qw (hqw if held), with their range (6-1000:2) in ja-task-ID.
+
+-ext adds the project and, for a job that waits, its reason code (why in
+full: -r or -j).
 
 States: qw pending, hqw held, r running, s suspended, dr/ds being deleted,
 z finished (with -s z). Exit status: 0, or 1 when a job given to -j does not
@@ -40,6 +44,7 @@ func gstatFlags() []ucli.Flag {
 		&ucli.StringSliceFlag{Name: "q", Usage: "only jobs of the executors `NAME`[,NAME...] (Grid Engine's queues; the queue column says where each job runs)"},
 		&ucli.StringFlag{Name: "j", Usage: "details of job `ID`[,ID...]; ID.TASK for a task of an array"},
 		&ucli.BoolFlag{Name: "r", Usage: "also print each job's full name, resources and, while it waits, why"},
+		&ucli.BoolFlag{Name: "ext", Usage: "wide table: also the project and, while a job waits, its reason code"},
 		&ucli.BoolFlag{Name: "json", Usage: "print JSON (an array of jobs) instead"},
 		&ucli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show this help"},
 	}
@@ -110,7 +115,7 @@ func Gstat(ctx context.Context, c Client, args []string, stdout, stderr io.Write
 			}
 			return writeJSON(stdout, jobs)
 		}
-		writeTable(stdout, jobs, cc.Bool("r"))
+		writeTable(stdout, jobs, tableView{long: cc.Bool("r"), ext: cc.Bool("ext")})
 		return nil
 	}
 	if err := app.Run(append([]string{name}, args...)); err != nil {
@@ -229,7 +234,18 @@ func priorityOf(j *api.Job) float64 {
 	return min(max(p, 0), 1)
 }
 
-const tableHeader = "job-ID  prior   name       user         state submit/start at     queue                          slots ja-task-ID \n"
+// The table's header, in Grid Engine's columns; -ext puts the project
+// after the user and the reason before ja-task-ID.
+const (
+	tableHeader    = "job-ID  prior   name       user         state submit/start at     queue                          slots ja-task-ID \n"
+	tableHeaderExt = "job-ID  prior   name       user         project      state submit/start at     queue                          slots reason               ja-task-ID \n"
+)
+
+// tableView says which of qstat's views of the table to print.
+type tableView struct {
+	long bool // -r: indented lines under each row
+	ext  bool // -ext: the project and reason columns
+}
 
 // tableRow is one row of gstat's table: a job, a task of an array, or the
 // tasks of an array that have not been created yet.
@@ -293,15 +309,19 @@ func notCreated(j *api.Job) (next int64, tasks string) {
 
 // writeTable prints jobs as qstat does: nothing at all when there are
 // none, else a header, a line of dashes and one row per job or task (see
-// tableRows); with long, qstat -r's indented lines under each row, and
-// why a pending job waits.
-func writeTable(w io.Writer, jobs []*api.Job, long bool) {
+// tableRows); with v.long, qstat -r's indented lines under each row, and
+// why a pending job waits; with v.ext, the project and reason columns.
+func writeTable(w io.Writer, jobs []*api.Job, v tableView) {
 	rows := tableRows(jobs)
 	if len(rows) == 0 {
 		return
 	}
-	io.WriteString(w, tableHeader)
-	io.WriteString(w, strings.Repeat("-", 113)+"\n")
+	header := tableHeader
+	if v.ext {
+		header = tableHeaderExt
+	}
+	io.WriteString(w, header)
+	io.WriteString(w, strings.Repeat("-", len(header)-2)+"\n")
 	for _, r := range rows {
 		j := r.job
 		at, queue, state := j.Submitted, "", j.StateLetters()
@@ -319,9 +339,16 @@ func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 				queue = j.Executor + j.Node
 			}
 		}
-		fmt.Fprintf(w, "%7d %7.5f %-10.10s %-12.12s %-5.5s %s %-30.30s %5d %s\n",
-			r.id, priorityOf(j), j.Name, j.User, state, at.Local().Format("01/02/2006 15:04:05"), queue, j.CPUs(), r.task)
-		if long {
+		fmt.Fprintf(w, "%7d %7.5f %-10.10s %-12.12s ", r.id, priorityOf(j), j.Name, j.User)
+		if v.ext {
+			fmt.Fprintf(w, "%-12.12s ", cmp.Or(j.Project, "-"))
+		}
+		fmt.Fprintf(w, "%-5.5s %s %-30.30s %5d ", state, at.Local().Format("01/02/2006 15:04:05"), queue, j.CPUs())
+		if v.ext {
+			fmt.Fprintf(w, "%-20.20s ", waitingReason(j, r.waiting))
+		}
+		fmt.Fprintf(w, "%s\n", r.task)
+		if v.long {
 			fmt.Fprintf(w, "       Full jobname:     %s\n", j.Name)
 			fmt.Fprintf(w, "       Hard Resources:   %s\n", j.ResourceList())
 			ids, others := api.Predecessors(j.Spec.Dependencies)
@@ -336,6 +363,16 @@ func writeTable(w io.Writer, jobs []*api.Job, long bool) {
 			}
 		}
 	}
+}
+
+// waitingReason is the reason column of -ext: the code of why a job (or
+// an array's tasks not created yet) waits, "-" for a job that does not.
+func waitingReason(j *api.Job, waitingTasks bool) string {
+	waits := j.State == api.Pending || j.State == api.Held
+	if !waits || (j.Spec.Array != nil && j.ArrayID == 0 && !waitingTasks) || j.Reason.Code == "" {
+		return "-"
+	}
+	return j.Reason.Code
 }
 
 // writeDetail prints one job as qstat -j does: 62 '=' then "key:" padded

@@ -33,7 +33,7 @@ func gsubFlags() []ucli.Flag {
 		&ucli.BoolFlag{Name: "V", Usage: "export your whole environment to the job"},
 		&ucli.StringSliceFlag{Name: "l", Usage: "resources `key=value`[,...]: h_rt, s_rt (walltime), h_vmem, s_vmem, h_rss, mem_free (memory per slot), mem (whole job), cpu/slots, gpu/gpus, image"},
 		&ucli.StringFlag{Name: "pe", Usage: "parallel environment: -pe `NAME N` grants N cpus (N-M: N)"},
-		&ucli.StringFlag{Name: "P", Usage: "`project` (default: default)"},
+		&ucli.StringFlag{Name: "P", Usage: "`project` to submit to, one you are a member of (default: default; gctl project list)"},
 		&ucli.StringFlag{Name: "q", Aliases: []string{"executor"}, Destination: new(string), Usage: "run on the executor `NAME` (Grid Engine's queue; default: the first configured one that takes the project); gstat -q lists its jobs"},
 		&ucli.StringFlag{Name: "p", Usage: "`priority` -1023..1024 (users may only lower it below 0)"},
 		&ucli.BoolFlag{Name: "h", Usage: "submit on hold (state hqw)"},
