@@ -81,12 +81,28 @@ func TestDependenciesAndWalltime(t *testing.T) {
 	chained := s.submit(alice, "true\n", "--dependency", "afterok:"+strconv.FormatInt(notok, 10))
 	wall := s.submit(alice, "sleep 60\n", "-l", "h_rt=5")
 
-	s.waitState(parent, api.Failed)
+	par := s.waitState(parent, api.Failed)
 	if j := s.waitState(ok, api.Failed); j.Reason.Code != api.ReasonDependencyNeverSatisfied {
 		t.Errorf("afterok on a failed parent: %+v", j.Reason)
+	} else if !j.Started.IsZero() {
+		t.Errorf("afterok on a failed parent started at %v", j.Started)
 	}
+	done := map[int64]*api.Job{}
 	for _, id := range []int64{notok, anyway, chained} {
-		s.waitState(id, api.Done)
+		done[id] = s.waitState(id, api.Done)
+	}
+	// Each started only once what it waited for had ended.
+	for _, c := range []struct {
+		what     string
+		job, was *api.Job
+	}{
+		{"afternotok", done[notok], par},
+		{"-hold_jid", done[anyway], par},
+		{"afterok on the afternotok job", done[chained], done[notok]},
+	} {
+		if c.was.Ended.IsZero() || c.job.Started.Before(c.was.Ended) {
+			t.Errorf("%s: job %d started at %v, before job %d ended at %v", c.what, c.job.ID, c.job.Started, c.was.ID, c.was.Ended)
+		}
 	}
 	j := s.waitState(wall, api.Killed)
 	if j.Reason.Code != api.ReasonWalltime {
