@@ -271,9 +271,14 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if out == nil {
 		return nil
 	}
-	if list, ok := out.(decodeList); ok {
-		err = jsonv2.UnmarshalRead(resp.Body, (*[]*api.Job)(list))
-	} else {
+	switch out := out.(type) {
+	case decodeList:
+		err = jsonv2.UnmarshalRead(resp.Body, (*[]*api.Job)(out))
+	case *api.Job:
+		// The same decoder for one job: a submission's answer is most
+		// of what a client spends on it.
+		err = jsonv2.UnmarshalRead(resp.Body, out)
+	default:
 		err = json.NewDecoder(resp.Body).Decode(out)
 	}
 	if err != nil {

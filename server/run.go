@@ -1,7 +1,9 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -216,23 +218,26 @@ func (s *Server) makeJobDir(j *api.Job) error {
 		return fmt.Errorf("user name %q cannot name a directory", j.User)
 	}
 	userDir := filepath.Join(s.cfg.SharedDir, j.User)
-	if err := os.Mkdir(userDir, 0o750); err != nil && !os.IsExist(err) {
-		return err
+	// SharedDir/USER is set up once per user and group in this process;
+	// only root can change it afterwards. If it has gone (an admin
+	// cleaned up), it is set up again.
+	key := userDirKey{j.User, j.GID}
+	_, ready := s.userDirs.Load(key)
+	if !ready {
+		if err := makeUserDir(userDir, j.GID); err != nil {
+			return err
+		}
+		s.userDirs.Store(key, struct{}{})
 	}
-	fi, err := os.Lstat(userDir)
+	err := os.Mkdir(j.Dir, 0o700)
+	if ready && errors.Is(err, fs.ErrNotExist) {
+		s.userDirs.Delete(key)
+		if err = makeUserDir(userDir, j.GID); err == nil {
+			s.userDirs.Store(key, struct{}{})
+			err = os.Mkdir(j.Dir, 0o700)
+		}
+	}
 	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", userDir)
-	}
-	if err := os.Lchown(userDir, 0, j.GID); err != nil {
-		return err
-	}
-	if err := os.Chmod(userDir, 0o750); err != nil {
-		return err
-	}
-	if err := os.Mkdir(j.Dir, 0o700); err != nil {
 		return err
 	}
 	if j.Spec.Script != "" {
@@ -253,4 +258,30 @@ func (s *Server) makeJobDir(j *api.Job) error {
 		}
 	}
 	return os.Lchown(j.Dir, j.UID, j.GID)
+}
+
+// userDirKey names a user's directory as it was set up: for that user's
+// primary group.
+type userDirKey struct {
+	user string
+	gid  int
+}
+
+// makeUserDir creates or repairs SharedDir/USER: a directory (not a link)
+// of root's, group gid, mode 0750.
+func makeUserDir(dir string, gid int) error {
+	if err := os.Mkdir(dir, 0o750); err != nil && !os.IsExist(err) {
+		return err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if err := os.Lchown(dir, 0, gid); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o750)
 }

@@ -44,6 +44,8 @@ type Server struct {
 
 	dashboard sshgw.Dashboard // what ssh USER@HOST opens (gtop)
 
+	userDirs sync.Map // userDirKey: SharedDir/USER set up (makeJobDir)
+
 	launchMu    sync.Mutex
 	launching   map[attempt]bool // job attempts whose Start is under way
 	launches    sync.WaitGroup   // launchLater's

@@ -299,6 +299,19 @@ func TestJobDirectory(t *testing.T) {
 	if ud.Sys().(*syscall.Stat_t).Uid != 0 {
 		t.Error("SharedDir/alice is not owned by root")
 	}
+	// The server sets SharedDir/alice up once; an admin who removes it
+	// does not stop alice's next submission, which sets it up again.
+	if err := os.RemoveAll(filepath.Dir(j.Dir)); err != nil {
+		t.Fatal(err)
+	}
+	again := h.submit(h.alice, script("true\n"))
+	ud, err = os.Lstat(filepath.Dir(again.Dir))
+	if err != nil || !ud.IsDir() || ud.Sys().(*syscall.Stat_t).Uid != 0 || ud.Mode().Perm() != 0o750 {
+		t.Errorf("SharedDir/alice after its removal: %v, %v", ud, err)
+	}
+	if _, err := os.Stat(filepath.Join(again.Dir, ScriptName)); err != nil {
+		t.Errorf("the next job's script: %v", err)
+	}
 }
 
 func TestRun(t *testing.T) {
