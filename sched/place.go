@@ -140,9 +140,10 @@ func newPlanner(s *Snapshot, sc *scratch) *planner {
 		if i, ok := index[j.Node]; ok {
 			p.nodes[i].free = p.nodes[i].free.minus(need)
 		}
-		pr := p.project(j.Project)
-		pr.use = pr.use.plus(need)
-		pr.jobs++
+		p.hold(j.Project, need)
+	}
+	for _, j := range s.Elsewhere {
+		p.hold(j.Project, demand(j))
 	}
 	p.updateMaxFree()
 	return p
@@ -160,6 +161,13 @@ func (p *planner) project(name string) *projectState {
 	}
 	p.projects[name] = pr
 	return pr
+}
+
+// hold counts a job that holds need toward its project's limits.
+func (p *planner) hold(project string, need res) {
+	pr := p.project(project)
+	pr.use = pr.use.plus(need)
+	pr.jobs++
 }
 
 func (p *planner) updateMaxFree() {

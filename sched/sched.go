@@ -96,8 +96,10 @@
 //
 // A project with HasLimit may not hold more than Limit.CPUs cpus,
 // Limit.Memory memory, Limit.GPUs gpus or Limit.Jobs jobs at once (0: no
-// limit on that one), counting its running jobs (on any node) and the
-// jobs started earlier in the pass. A job that would go over waits with
+// limit on that one), counting its running jobs (Running, on any node),
+// the jobs it holds outside these nodes (Elsewhere: the caller plans each
+// executor apart, and passes there what the others run and have just
+// started) and the jobs started earlier in the pass. A job that would go over waits with
 // ReasonProjectLimit, even if nodes are free, and does not block others.
 // A job that alone needs more than a limit can never start: it is
 // rejected (Action Reject, ReasonProjectLimit).
@@ -214,9 +216,15 @@ type Snapshot struct {
 	// Running jobs (running and suspended): they hold their node's
 	// resources and count toward their project's limits.
 	Running []*api.Job
-	Nodes   []Node
-	Now     time.Time
-	Policy  Policy
+	// Elsewhere are jobs that hold resources outside these nodes (on
+	// the caller's other executors, running or started earlier in the
+	// caller's pass): they count toward their project's limits only.
+	// Node names need not be unique across executors, so such jobs must
+	// not be in Running.
+	Elsewhere []*api.Job
+	Nodes     []Node
+	Now       time.Time
+	Policy    Policy
 	// UserPriority is each user's priority, 0..100; a user not in it: 50.
 	UserPriority map[string]int
 	// Projects by name; a project not in it: priority 50, no limit.

@@ -79,7 +79,11 @@ func (s *Server) pass(ctx context.Context) error {
 	}
 	projects := schedProjects(b.projects)
 	s.strandedJobs(ctx, pending)
-	for name := range s.execs {
+	// Each executor is planned apart, but a project's limits hold across
+	// all: a plan counts what the other executors run and what the plans
+	// before it started in this pass (started).
+	var started []*api.Job
+	for _, name := range s.order {
 		nodes, err := s.nodes(ctx, name)
 		if err != nil {
 			s.log.Warn("executor has no nodes now", "executor", name, "err", err)
@@ -93,6 +97,7 @@ func (s *Server) pass(ctx context.Context) error {
 			Pending:       offered,
 			DependedTasks: tasks,
 			Running:       only(running, name),
+			Elsewhere:     append(except(running, name), started...),
 			Nodes:         nodes,
 			Now:           now,
 			Policy:        s.policy(name),
@@ -105,6 +110,11 @@ func (s *Server) pass(ctx context.Context) error {
 			Depended:      depended,
 		})
 		s.apply(ctx, name, plan)
+		for _, d := range plan {
+			if d.Action == sched.Start {
+				started = append(started, d.Job)
+			}
+		}
 	}
 	return nil
 }
@@ -194,6 +204,17 @@ func only(jobs []*api.Job, executor string) []*api.Job {
 	var out []*api.Job
 	for _, j := range jobs {
 		if j.Executor == executor {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// except returns the jobs that are not on executor.
+func except(jobs []*api.Job, executor string) []*api.Job {
+	var out []*api.Job
+	for _, j := range jobs {
+		if j.Executor != executor {
 			out = append(out, j)
 		}
 	}
