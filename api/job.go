@@ -83,6 +83,7 @@ const (
 	ReasonTaskLimit                = "TaskLimit"                // an array runs as many tasks as its -tc allows
 	ReasonTasksFailed              = "TasksFailed"              // some tasks of an array did not succeed
 	ReasonNoExecutor               = "NoExecutor"               // its executor is not configured on the server
+	ReasonMaintenance              = "Maintenance"              // no job starts while maintenance mode is on
 )
 
 // Spec is what the user asked for, as gsub sends it and the server

@@ -27,8 +27,9 @@ const (
 )
 
 // Maintenance is the state of maintenance mode (GET and PUT
-// /api/v1/maintenance): while on, submissions are refused; running jobs go
-// on and reads still work.
+// /api/v1/maintenance): while on, submissions are refused and no job
+// starts (pending jobs wait with ReasonMaintenance); running jobs go on
+// and reads still work.
 type Maintenance struct {
 	On      bool   `json:"on"`
 	Message string `json:"message,omitempty"` // why, shown to those refused

@@ -197,7 +197,7 @@ func maintenanceCommand(ctx context.Context, c Client, stdout io.Writer) *ucli.C
 	}
 	return &ucli.Command{
 		Name:      "maintenance",
-		Usage:     "show, or (admins) turn on or off, maintenance mode: no new submissions, running jobs go on",
+		Usage:     "show, or (admins) turn on or off, maintenance mode: no new submissions, no job starts, running jobs go on",
 		UsageText: "gctl maintenance [status | on [MESSAGE...] | off]",
 		Action: func(cc *ucli.Context) error {
 			args := cc.Args().Slice()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/godocker/godocker/api"
 )
@@ -20,6 +21,27 @@ func (s *Server) maintenance(ctx context.Context) (api.Maintenance, error) {
 		return api.Maintenance{}, err
 	}
 	return api.Maintenance{On: v != "", Message: v}, nil
+}
+
+// waitForMaintenance says why no pending job starts while maintenance
+// mode is on (Grid Engine's disabled queues, Slurm's maintenance
+// reservation): the scheduler starts nothing until it ends.
+func (s *Server) waitForMaintenance(ctx context.Context, pending []*api.Job, m api.Maintenance) {
+	r := api.Reason{Code: api.ReasonMaintenance, Message: fmt.Sprintf(
+		"GoDocker is in maintenance (%s): no job starts until an admin ends it (gctl maintenance off)", m.Message)}
+	writes := make(chan struct{}, reasonParallelism)
+	var wg sync.WaitGroup
+	for _, j := range pending {
+		if j.Reason == r {
+			continue
+		}
+		writes <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-writes }()
+			s.setReason(ctx, j, r, j.Priority)
+		})
+	}
+	wg.Wait()
 }
 
 // refuseInMaintenance is the admission check of maintenance mode.
@@ -62,6 +84,8 @@ func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *calle
 		return err
 	}
 	s.log.Info("maintenance mode", "on", m.On, "message", value, "by", c.User)
+	// A pass now: pending jobs say why they wait, or start again.
+	s.poke()
 	writeJSON(w, http.StatusOK, api.Maintenance{On: m.On, Message: value})
 	return nil
 }

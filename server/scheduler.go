@@ -71,6 +71,14 @@ func (s *Server) pass(ctx context.Context) error {
 	if len(pending) == 0 {
 		return nil
 	}
+	m, err := s.maintenance(ctx)
+	if err != nil {
+		return fmt.Errorf("read maintenance mode: %w", err)
+	}
+	if m.On {
+		s.waitForMaintenance(ctx, pending, m)
+		return nil
+	}
 	s.waitingArrays(ctx, pending)
 	users, groups := s.ledger.totals(now, running)
 	depended, err := s.dependedStates(ctx, pending)
