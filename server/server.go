@@ -46,6 +46,10 @@ type Server struct {
 
 	userDirs sync.Map // userDirKey: SharedDir/USER set up (makeJobDir)
 
+	// admitMu makes a submission's count of waiting jobs and its storing
+	// one step while a cap on waiting jobs is set (see submit).
+	admitMu sync.Mutex
+
 	launchMu    sync.Mutex
 	launching   map[attempt]bool // job attempts whose Start is under way
 	launches    sync.WaitGroup   // launchLater's

@@ -56,6 +56,12 @@ func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job
 	if err != nil {
 		return nil, err
 	}
+	if s.cfg.Limits.MaxPendingPerUser > 0 || s.cfg.Limits.MaxPending > 0 {
+		// Counted and stored one submission at a time, so that a burst
+		// does not pass the cap; without caps, nothing waits here.
+		s.admitMu.Lock()
+		defer s.admitMu.Unlock()
+	}
 	if err := s.admit(ctx, c); err != nil {
 		return nil, err
 	}
@@ -109,7 +115,10 @@ func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job
 var waiting = []api.State{api.Pending, api.Held}
 
 // admit applies the caps on waiting jobs (rate limiting): a user, or
-// everybody, with too many jobs waiting must let some start first.
+// everybody, with too many jobs waiting must let some start first. An
+// array counts as one waiting job, whatever its size. The caller holds
+// admitMu until the job is stored; two servers of a cluster may each
+// admit one job past a cap at the same instant.
 func (s *Server) admit(ctx context.Context, c *caller) error {
 	if limit := s.cfg.Limits.MaxPendingPerUser; limit > 0 {
 		n, err := s.store.Count(ctx, store.Query{Users: []string{c.User}, States: waiting})
