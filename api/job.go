@@ -61,6 +61,7 @@ type Reason struct {
 
 // Reason codes.
 const (
+	ReasonWaitingForScheduling     = "WaitingForScheduling"     // submitted or released, not yet seen by the scheduler
 	ReasonResources                = "Resources"                // does not fit the free capacity now
 	ReasonPriority                 = "Priority"                 // jobs ahead of it take the capacity
 	ReasonTooLarge                 = "TooLarge"                 // can never fit on any node

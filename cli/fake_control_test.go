@@ -39,7 +39,7 @@ func (f *fake) Control(_ context.Context, ref api.JobRef, action string) (*api.J
 		if j.State != api.Held {
 			return conflict("held")
 		}
-		j.State, j.Reason = api.Pending, api.Reason{Code: "WaitingForScheduling", Message: "waiting for the scheduler"}
+		j.State, j.Reason = api.Pending, api.Reason{Code: api.ReasonWaitingForScheduling, Message: "waiting for the scheduler"}
 	case api.ControlSuspend:
 		if j.State != api.Running || j.Deleting {
 			return conflict("running")

@@ -83,7 +83,7 @@ func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job
 		Home:      c.Home,
 		Project:   spec.Project,
 		State:     api.Pending,
-		Reason:    api.Reason{Code: "WaitingForScheduling", Message: "waiting for the scheduler"},
+		Reason:    api.Reason{Code: api.ReasonWaitingForScheduling, Message: "waiting for the scheduler"},
 		Spec:      spec,
 		Submitted: time.Now().UTC(),
 		Attempt:   1,
