@@ -107,7 +107,7 @@ func (s *Server) check(ctx context.Context, ex executor.Executor, j *api.Job) {
 	}
 	switch st.State {
 	case executor.StateExited:
-		s.collect(ctx, ex, j)
+		s.collect(ctx, ex, j, st)
 	case executor.StateMissing, executor.StateCreated:
 		if s.isLaunching(j) {
 			return // Start has not finished: not missing, just not there yet
@@ -173,9 +173,13 @@ func (s *Server) exited(ctx context.Context, ex executor.Executor, j *api.Job) {
 		s.log.Warn("inspect exited job", "job", j.ID, "err", err)
 		return
 	}
-	if st.State != executor.StateMissing {
-		s.collect(ctx, ex, j)
+	switch st.State {
+	case executor.StateExited:
+		s.collect(ctx, ex, j, st)
 		return
+	case executor.StateMissing:
+	default:
+		return // running or created again: nothing ended to record
 	}
 	// Gone, even if its Start has not returned yet: the event says it
 	// ran, and the reconciliation would take a container missing once
@@ -193,17 +197,9 @@ func (s *Server) exited(ctx context.Context, ex executor.Executor, j *api.Job) {
 	}
 }
 
-// collect records the exit of a job's container, then removes the
-// container.
-func (s *Server) collect(ctx context.Context, ex executor.Executor, j *api.Job) {
-	st, err := ex.Inspect(ctx, j)
-	if err != nil {
-		s.log.Warn("inspect exited job", "job", j.ID, "err", err)
-		return
-	}
-	if st.State != executor.StateExited {
-		return
-	}
+// collect records the exit of a job's container, as st (its inspection)
+// says, then removes the container.
+func (s *Server) collect(ctx context.Context, ex executor.Executor, j *api.Job, st executor.Status) {
 	ctx, cancel := bookkeeping(ctx)
 	defer cancel()
 	code := st.ExitCode
