@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/executor"
 	"github.com/godocker/godocker/store"
 )
 
@@ -70,7 +72,7 @@ func TestArrayRunsItsTasksInTurn(t *testing.T) {
 		if n == 3 {
 			code = 7
 		}
-		h.sim.Finish(task.ID, code)
+		h.finish(task.ID, code)
 	}
 	done := h.waitState(a.ID, api.Failed)
 	if done.Tasks.Done != 2 || done.Tasks.Failed != 1 || done.Reason.Code != api.ReasonTasksFailed {
@@ -88,6 +90,25 @@ func (h *harness) running() int {
 		h.t.Fatal(err)
 	}
 	return n
+}
+
+// finish makes the container of job id exit with code, once it exists:
+// a job is marked running before its container is started in the
+// background (launchLater), and the simulator cannot end a container it
+// has not started yet.
+func (h *harness) finish(id int64, code int) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := h.sim.Finish(id, code)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, executor.ErrNotFound) || time.Now().After(deadline) {
+			h.t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // waitTask waits for task n of array id to be in state want.
@@ -172,7 +193,7 @@ func TestHoldJidAd(t *testing.T) {
 	if w := h.waitReason(b.ID, api.ReasonDependency); w.Reason.Message != "waiting for task 1.1 to end (-hold_jid_ad)" {
 		t.Errorf("b waits for %q", w.Reason.Message)
 	}
-	h.sim.Finish(a1.ID, 1) // however it ends
+	h.finish(a1.ID, 1) // however it ends
 	h.waitTask(b.ID, 1, api.Running)
 	if w := h.waitReason(b.ID, api.ReasonDependency); w.Reason.Message != "waiting for task 1.2 to end (-hold_jid_ad)" {
 		t.Errorf("b then waits for %q", w.Reason.Message)
@@ -207,7 +228,7 @@ func TestTaskThatCannotBeCreated(t *testing.T) {
 	if failed.Reason.Code != api.ReasonStartFailed || !strings.Contains(failed.Reason.Message, "file exists") {
 		t.Errorf("task 1: %+v", failed.Reason)
 	}
-	h.sim.Finish(h.waitTask(a.ID, 2, api.Running).ID, 0)
+	h.finish(h.waitTask(a.ID, 2, api.Running).ID, 0)
 	if end := h.waitState(a.ID, api.Failed); end.Tasks.Failed != 1 || end.Tasks.Done != 1 {
 		t.Errorf("array: %+v", end.Tasks)
 	}
@@ -245,7 +266,7 @@ func TestDeleteTaskNotCreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int64{2, 4} {
-		h.sim.Finish(h.waitTask(a.ID, n, api.Running).ID, 0)
+		h.finish(h.waitTask(a.ID, n, api.Running).ID, 0)
 	}
 	end := h.waitState(a.ID, api.Failed)
 	if end.Tasks.Done != 2 || end.Tasks.Failed != 3 {
@@ -266,7 +287,7 @@ func TestRequeueTask(t *testing.T) {
 		if n == 2 {
 			code = 4
 		}
-		h.sim.Finish(h.waitTask(a.ID, n, api.Running).ID, code)
+		h.finish(h.waitTask(a.ID, n, api.Running).ID, code)
 	}
 	h.waitState(a.ID, api.Failed)
 	if _, err := h.srv.control(ctx, h.alice, a.ID, api.ControlRequeue); !errors.Is(err, api.ErrConflict) {
@@ -283,7 +304,7 @@ func TestRequeueTask(t *testing.T) {
 		t.Errorf("array after requeueing its failed task: %s %+v", arr.State, arr.Tasks)
 	}
 	again := h.wait(id, func(j *api.Job) bool { return j.State == api.Running && j.Attempt == 2 })
-	h.sim.Finish(again.ID, 0)
+	h.finish(again.ID, 0)
 	if end := h.waitState(a.ID, api.Done); end.Tasks.Done != 2 {
 		t.Errorf("array at the end: %+v", end.Tasks)
 	}

@@ -33,7 +33,7 @@ func TestHoldAndRelease(t *testing.T) {
 		t.Errorf("holding a running job: %v; want conflict", err)
 	}
 	// The node frees up: a held job does not start.
-	h.sim.Finish(b.ID, 0)
+	h.finish(b.ID, 0)
 	h.waitState(b.ID, api.Done)
 	h.srv.poke()
 	time.Sleep(100 * time.Millisecond)
@@ -111,7 +111,7 @@ func TestRequeue(t *testing.T) {
 	if err := os.WriteFile(j.Stdout, []byte("attempt 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h.sim.Finish(j.ID, 3)
+	h.finish(j.ID, 3)
 	h.waitState(j.ID, api.Failed)
 	if _, err := h.srv.control(ctx, h.bob, j.ID, api.ControlRequeue); !errors.Is(err, api.ErrDenied) {
 		t.Errorf("bob requeueing alice's job: %v", err)
@@ -228,7 +228,7 @@ func TestDependencyChains(t *testing.T) {
 	}
 	// The parent fails: afternotok and afterany run, afterok fails.
 	h.waitState(parent.ID, api.Running)
-	h.sim.Finish(parent.ID, 1)
+	h.finish(parent.ID, 1)
 	h.waitState(notok.ID, api.Running)
 	h.waitState(anyway.ID, api.Running)
 	failed := h.waitState(ok.ID, api.Failed)
