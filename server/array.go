@@ -127,18 +127,7 @@ func (s *Server) waitingArrays(ctx context.Context, pending []*api.Job) {
 // startTask creates the next task of the array planned (a virtual task)
 // on node, and starts it.
 func (s *Server) startTask(ctx context.Context, ex executor.Executor, planned *api.Job, node string) {
-	var task int64
-	arr, err := s.store.UpdateJob(ctx, planned.ID, func(a *api.Job) error {
-		if a.State != api.Pending || a.Deleting || a.Tasks == nil || a.Tasks.Next > a.Spec.Array.Last ||
-			a.Spec.Array.Limit > 0 && a.Tasks.Running >= int64(a.Spec.Array.Limit) {
-			return errSkip
-		}
-		task = a.Tasks.Next
-		a.Tasks.Next += a.Spec.Array.Step
-		skipDeleted(a)
-		a.Tasks.Running++
-		return nil
-	})
+	arr, task, err := s.claimTask(ctx, planned)
 	if err != nil {
 		if !errors.Is(err, errSkip) {
 			s.log.Error("claim the next task of an array", "job", planned.ID, "err", err)
@@ -159,6 +148,82 @@ func (s *Server) startTask(ctx context.Context, ex executor.Executor, planned *a
 		return
 	}
 	s.launchLater(ctx, ex, t)
+}
+
+// claimTask counts the next task of the array planned as created and
+// running, and returns the array and that task's number; errSkip if the
+// array may not create one now.
+//
+// Tasks are created in order, whichever task the plan started: the next
+// one stands for it. With -hold_jid_ad that is right only if the next
+// one's predecessors have ended too, as the planned one's had (the plan
+// checked them): the next is claimed only if it is the one planned or if
+// its predecessors have ended by the store. Otherwise it waits, and so do
+// the tasks after it.
+func (s *Server) claimTask(ctx context.Context, planned *api.Job) (*api.Job, int64, error) {
+	ready := map[int64]bool{planned.TaskID: true} // tasks whose predecessors have ended
+	for {
+		var task, next int64
+		arr, err := s.store.UpdateJob(ctx, planned.ID, func(a *api.Job) error {
+			if a.State != api.Pending || a.Deleting || a.Tasks == nil || a.Tasks.Next > a.Spec.Array.Last ||
+				a.Spec.Array.Limit > 0 && a.Tasks.Running >= int64(a.Spec.Array.Limit) {
+				return errSkip
+			}
+			next = a.Tasks.Next
+			if len(a.Spec.TaskDependencies) > 0 && !ready[next] {
+				return errNotReady
+			}
+			task = next
+			a.Tasks.Next += a.Spec.Array.Step
+			skipDeleted(a)
+			a.Tasks.Running++
+			return nil
+		})
+		if !errors.Is(err, errNotReady) {
+			return arr, task, err
+		}
+		// A task before the planned one is next, or another start claimed
+		// the planned one first: the next may start if its predecessors
+		// have ended.
+		ok, err := s.predecessorsEnded(ctx, planned.Spec.TaskDependencies, next)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !ok {
+			return nil, 0, errSkip
+		}
+		ready[next] = true
+	}
+}
+
+// errNotReady aborts the claim of a task whose predecessors (-hold_jid_ad)
+// are not known to have ended.
+var errNotReady = errors.New("the next task waits for its predecessors")
+
+// predecessorsEnded reports whether task n of each array of arrays has
+// ended, or the array has ended without it (-hold_jid_ad).
+func (s *Server) predecessorsEnded(ctx context.Context, arrays []int64, n int64) (bool, error) {
+	found, err := s.store.Jobs(ctx, store.Query{Arrays: arrays, Tasks: []int64{n}})
+	if err != nil {
+		return false, fmt.Errorf("read the tasks %d waited for: %w", n, err)
+	}
+	ended := map[int64]bool{}
+	for _, t := range found { // in id order: a task's last record says
+		ended[t.ArrayID] = t.State.Finished()
+	}
+	for _, id := range arrays {
+		if ended[id] {
+			continue
+		}
+		a, err := s.store.Job(ctx, id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, fmt.Errorf("read job %d waited for: %w", id, err)
+		}
+		if err != nil || !a.State.Finished() {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // failedTask records task n of array a as failed, for a reason that kept
