@@ -352,6 +352,13 @@ type Attempt struct {
 	Usage    Usage     `json:"usage,omitzero"`
 	Stdout   string    `json:"stdout,omitempty"` // where its output was kept
 	Stderr   string    `json:"stderr,omitempty"`
+	// Held is what the attempt held while it ran (cpus, memory, gpus), as
+	// quotas and fair share count it: the job may be altered before its
+	// next attempt. Zero if it never ran, or was recorded before Held was.
+	Held Limit `json:"held,omitzero"`
+	// SuspendedSeconds is how long the attempt was suspended, which
+	// counts for nothing.
+	SuspendedSeconds float64 `json:"suspended_seconds,omitempty"`
 }
 
 // CPUs is the number of cpus the job holds while it runs (at least 1).

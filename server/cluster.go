@@ -91,9 +91,10 @@ func (s *Server) heartbeat(ctx context.Context) {
 }
 
 // follow listens to the bus, where every process's job events arrive:
-// the ends of jobs go into the usage ledger (fair share and quotas, which
-// every process weighs), and a scheduler wakes up for what may let a job
-// start.
+// the attempts that ended go into the usage ledger (fair share and
+// quotas, which every process weighs) — a job's end, and the earlier
+// attempts of a requeued job, which come as an update — and a scheduler
+// wakes up for what may let a job start.
 func (s *Server) follow(ctx context.Context, subscribed chan<- struct{}) {
 	events := s.bus.Subscribe(ctx)
 	close(subscribed)
@@ -101,9 +102,7 @@ func (s *Server) follow(ctx context.Context, subscribed chan<- struct{}) {
 		if ev.Job == nil {
 			continue
 		}
-		if ev.Kind == api.EventFinished {
-			s.ledger.add(ev.Job, time.Now())
-		}
+		s.ledger.add(ev.Job, time.Now())
 		if s.cfg.Has(config.RoleScheduler) {
 			s.poke()
 		}

@@ -216,11 +216,16 @@ func (s *Server) taskRequeued(ctx context.Context, t *api.Job, was api.State) {
 	s.publish(api.EventUpdated, a)
 }
 
-// nextAttempt records j's current attempt in j.Attempts, keeps its output
-// under the attempt's number (stdout.1) and makes j pending again as the
-// next attempt.
+// nextAttempt records j's current attempt in j.Attempts, with what it
+// held (for the usage ledger), keeps its output under the attempt's
+// number (stdout.1) and makes j pending again as the next attempt.
 func (s *Server) nextAttempt(j *api.Job, reason api.Reason) {
 	a := api.Attempt{Attempt: j.Attempt, State: j.State, Reason: j.Reason, Node: j.Node, Started: j.Started, Ended: j.Ended, ExitCode: j.ExitCode, Usage: j.Usage}
+	if !j.Started.IsZero() {
+		r := recordOf(j, j.Ended)
+		a.Held = api.Limit{CPUs: r.cpus, Memory: r.memory, GPUs: r.gpus}
+		a.SuspendedSeconds = r.suspended
+	}
 	a.Stdout = s.keepOutput(j, j.Stdout)
 	if j.Stderr != j.Stdout {
 		a.Stderr = s.keepOutput(j, j.Stderr)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -12,7 +13,8 @@ import (
 	"github.com/godocker/godocker/store"
 )
 
-// ledger keeps the jobs that ended within scheduler.user_reset_usage_duration:
+// ledger keeps the job attempts (a requeued job's earlier runs count too)
+// that ended within scheduler.user_reset_usage_duration:
 // the recent use of users, groups and projects that fair share weighs and
 // that gctl usage shows, and the use of the current quota period (which
 // never starts earlier than one window ago). A job's use is what it held,
@@ -22,14 +24,14 @@ type ledger struct {
 	mu       sync.Mutex
 	window   time.Duration
 	halfLife time.Duration // 0: no decay
-	records  []usageRecord // in the order they ended
-	// recorded are the job attempts in records: a job's end reaches the
-	// ledger more than once (recorded where it happened, on the bus,
-	// and in the store read again by a new leader).
+	records  []usageRecord
+	// recorded are the job attempts in records: an attempt's end reaches
+	// the ledger more than once (recorded where it happened, on the bus,
+	// and in the store read again by a new leader or after a restart).
 	recorded map[attempt]bool
 }
 
-// usageRecord is what a finished job held, and when.
+// usageRecord is what one attempt of a job held, and when.
 type usageRecord struct {
 	of                   attempt
 	user, group, project string
@@ -73,12 +75,13 @@ func (r *usageRecord) active() float64 {
 	return max(span-r.suspended, 0) / span
 }
 
-// load fills the ledger from the jobs the store knows that ended within
-// the window.
+// load fills the ledger from the attempts the store knows of that ended
+// within the window: the current attempts of the jobs that ended and
+// the earlier attempts of requeued jobs, whatever their state now.
 func (l *ledger) load(ctx context.Context, st store.Store, now time.Time) error {
-	jobs, err := st.Jobs(ctx, store.Query{States: []api.State{api.Done, api.Failed, api.Killed}})
+	jobs, err := st.Jobs(ctx, store.Query{})
 	if err != nil {
-		return err
+		return fmt.Errorf("read the jobs that used resources: %w", err)
 	}
 	for _, j := range jobs {
 		l.add(j, now)
@@ -86,19 +89,48 @@ func (l *ledger) load(ctx context.Context, st store.Store, now time.Time) error 
 	return nil
 }
 
-// add records a job that ended, if it ran within the window.
+// add records the attempts of j that ran and ended within the window:
+// its earlier ones (Job.Attempts) and its current one if it has ended.
+// Each attempt is recorded once, however often it is added.
 func (l *ledger) add(j *api.Job, now time.Time) {
-	if j.Started.IsZero() || j.Ended.IsZero() || now.Sub(j.Ended) > l.window {
+	var rs []usageRecord
+	for i := range j.Attempts {
+		if a := &j.Attempts[i]; l.within(a.Started, a.Ended, now) {
+			rs = append(rs, attemptRecord(j, a))
+		}
+	}
+	if l.within(j.Started, j.Ended, now) {
+		rs = append(rs, recordOf(j, j.Ended))
+	}
+	if len(rs) == 0 {
 		return
 	}
-	r := recordOf(j, j.Ended)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.recorded[r.of] {
-		return
+	for _, r := range rs {
+		if !l.recorded[r.of] {
+			l.recorded[r.of] = true
+			l.records = append(l.records, r)
+		}
 	}
-	l.recorded[r.of] = true
-	l.records = append(l.records, r)
+}
+
+// within reports whether a run from started to ended ended within the
+// window.
+func (l *ledger) within(started, ended, now time.Time) bool {
+	return !started.IsZero() && !ended.IsZero() && now.Sub(ended) <= l.window
+}
+
+// attemptRecord is what earlier attempt a of j held. An attempt recorded
+// before attempts kept what they held is taken to have held what j
+// asks for now.
+func attemptRecord(j *api.Job, a *api.Attempt) usageRecord {
+	held := a.Held
+	if held == (api.Limit{}) {
+		held = demandOf(j)
+	}
+	return usageRecord{of: attempt{j.ID, a.Attempt}, user: j.User, group: j.Group, project: j.Project, started: a.Started, ended: a.Ended,
+		cpus: held.CPUs, gpus: held.GPUs, memory: held.Memory, suspended: a.SuspendedSeconds}
 }
 
 // decay is how much of the use of a job that ended at ended still counts
