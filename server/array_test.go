@@ -309,3 +309,35 @@ func TestRequeueTask(t *testing.T) {
 		t.Errorf("array at the end: %+v", end.Tasks)
 	}
 }
+
+// TestTaskVariables: a task's environment names its array, its number
+// and the array's range in Grid Engine's, Slurm's and GoDocker's words.
+func TestTaskVariables(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.submit(h.alice, arraySpec(3, 11, 4, 0)) // tasks 3, 7, 11
+	task := h.waitTask(a.ID, 7, api.Running)
+	array, own := strconv.FormatInt(a.ID, 10), strconv.FormatInt(task.ID, 10)
+	for _, kv := range []string{
+		"GODOCKER_JID=" + array, "GODOCKER_TASK_ID=7", "GODOCKER_TASK_FIRST=3", "GODOCKER_TASK_LAST=11", "GODOCKER_TASK_STEP=4",
+		"JOB_ID=" + array, "SGE_TASK_ID=7", "SGE_TASK_FIRST=3", "SGE_TASK_LAST=11", "SGE_TASK_STEPSIZE=4",
+		"SLURM_JOB_ID=" + own, "SLURM_ARRAY_JOB_ID=" + array, "SLURM_ARRAY_TASK_ID=7",
+		"SLURM_ARRAY_TASK_MIN=3", "SLURM_ARRAY_TASK_MAX=11", "SLURM_ARRAY_TASK_STEP=4", "SLURM_ARRAY_TASK_COUNT=3",
+	} {
+		if !containsEnv(task.Run.Env, kv) {
+			t.Errorf("task 7 lacks %s", kv)
+		}
+	}
+	// A job that is not a task says so the way Grid Engine does, and has
+	// no Slurm array variables.
+	j := h.submit(h.alice, script("x"))
+	for _, kv := range []string{"GODOCKER_TASK_ID=", "SGE_TASK_ID=undefined", "SGE_TASK_FIRST=undefined", "SGE_TASK_LAST=undefined", "SGE_TASK_STEPSIZE=undefined"} {
+		if !containsEnv(j.Run.Env, kv) {
+			t.Errorf("a job that is not a task lacks %s", kv)
+		}
+	}
+	for _, e := range j.Run.Env {
+		if strings.HasPrefix(e, "SLURM_ARRAY_") || strings.HasPrefix(e, "GODOCKER_TASK_FIRST") {
+			t.Errorf("a job that is not a task has %s", e)
+		}
+	}
+}

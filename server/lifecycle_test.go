@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +242,44 @@ func TestDependencyChains(t *testing.T) {
 	b := h.submit(h.alice, after(api.AfterAny, a.ID))
 	if _, err := h.srv.alter(ctx, h.alice, a.ID, api.Alter{Dependencies: &[]api.Dependency{{Type: api.AfterAny, Jobs: []int64{b.ID}}}}); !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), "wait for itself") {
 		t.Errorf("a cycle: %v; want refused", err)
+	}
+}
+
+// TestAlterIsStored: what gctl alter changes of a waiting job (priority,
+// memory, walltime, dependencies) is what the store then holds, in its
+// spec and in what it will run as.
+func TestAlterIsStored(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	b := h.fillNode(h.bob)
+	j := h.submit(h.alice, script("x"))
+	prio, mem, wall := -100, 2*gib, int64(3600)
+	deps := []api.Dependency{{Type: api.AfterOK, Jobs: []int64{b.ID}}}
+	if _, err := h.srv.alter(ctx, h.alice, j.ID, api.Alter{Priority: &prio, Memory: &mem, Walltime: &wall, Dependencies: &deps}); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := h.st.Job(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.Spec.Priority != -100 || cur.Spec.Memory != 2*gib || cur.Run.Memory != 2*gib || cur.Spec.Walltime != 3600 ||
+		len(cur.Spec.Dependencies) != 1 || cur.Spec.Dependencies[0].Type != api.AfterOK || !slices.Equal(cur.Spec.Dependencies[0].Jobs, []int64{b.ID}) {
+		t.Errorf("stored after alter: priority %d, memory %d (run %d), walltime %d, dependencies %+v",
+			cur.Spec.Priority, cur.Spec.Memory, cur.Run.Memory, cur.Spec.Walltime, cur.Spec.Dependencies)
+	}
+	if !containsEnv(cur.Run.Env, "SLURM_MEM_PER_NODE=2048") {
+		t.Errorf("the environment was not rebuilt for 2G: %v", cur.Run.Env)
+	}
+	if w := h.waitReason(j.ID, api.ReasonDependency); w.Reason.Message != fmt.Sprintf("waiting for job %d to end (afterok)", b.ID) {
+		t.Errorf("the altered job waits for %q", w.Reason.Message)
+	}
+
+	// An admin may raise it; an empty list removes the dependencies.
+	prio, none := 5, []api.Dependency{}
+	if _, err := h.srv.alter(ctx, h.admin, j.ID, api.Alter{Priority: &prio, Dependencies: &none}); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := h.st.Job(ctx, j.ID); cur.Spec.Priority != 5 || len(cur.Spec.Dependencies) != 0 || cur.Spec.Memory != 2*gib {
+		t.Errorf("stored after the admin's alter: priority %d, dependencies %+v, memory %d", cur.Spec.Priority, cur.Spec.Dependencies, cur.Spec.Memory)
 	}
 }

@@ -66,3 +66,40 @@ func TestLedgerDecay(t *testing.T) {
 		t.Errorf("memory·seconds = %v; want 1G × 3600 s", got)
 	}
 }
+
+// Time spent suspended counts for nothing: a job that ran 100 s, 60 of
+// them suspended, used 40 cpu·s, for fair share and for quotas, whether
+// it was resumed, ended suspended, or still runs.
+func TestLedgerSuspendedTime(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	l := newLedger(24*time.Hour, 0)
+	job := func(id int64, user string) *api.Job {
+		return &api.Job{ID: id, User: user, Group: "lab", Project: "bio", Spec: api.Spec{CPUs: 1}, Run: &api.Run{CPUs: 1, Memory: 1 << 30},
+			Started: now.Add(-100 * time.Second), Ended: now}
+	}
+	resumed := job(1, "resumed")
+	resumed.SuspendedSeconds = 60
+	endedSuspended := job(2, "ended-suspended") // killed while suspended for the last 60 s
+	endedSuspended.SuspendedAt = now.Add(-60 * time.Second)
+	running := job(3, "running") // suspended 50 s, then again for the last 10 s
+	running.Ended, running.SuspendedSeconds, running.SuspendedAt = time.Time{}, 50, now.Add(-10*time.Second)
+	l.add(resumed, now)
+	l.add(endedSuspended, now)
+
+	users, _ := l.totals(now, []*api.Job{running})
+	byUser, byProject := l.held(now, now.Add(-time.Hour), []*api.Job{running}, false)
+	for _, user := range []string{"resumed", "ended-suspended", "running"} {
+		if got := users[user].CPUSeconds; got != 40 {
+			t.Errorf("fair share: %s used %v cpu·s; want 40", user, got)
+		}
+		if got := byUser[user].CPUSeconds; got != 40 {
+			t.Errorf("quota: %s used %v cpu·s; want 40", user, got)
+		}
+		if got := byUser[user].MemorySeconds; got != 40*(1<<30) {
+			t.Errorf("quota: %s used %v memory·s; want 1G × 40 s", user, got)
+		}
+	}
+	if got := byProject["bio"].CPUSeconds; got != 120 {
+		t.Errorf("quota: project bio used %v cpu·s; want 3 × 40", got)
+	}
+}
