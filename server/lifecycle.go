@@ -39,7 +39,7 @@ func (s *Server) control(ctx context.Context, c *caller, id int64, action string
 			if j.Reason.Code == api.ReasonHeldAdmin && !c.Admin {
 				return api.Denied(fmt.Sprintf("job %s was held by an admin (%s): ask an admin to release it", j.Ref(), j.Reason.Message))
 			}
-			j.State, j.Reason = api.Pending, api.Reason{Code: "WaitingForScheduling", Message: "waiting for the scheduler"}
+			j.State, j.Reason = api.Pending, api.Reason{Code: api.ReasonWaitingForScheduling, Message: "waiting for the scheduler"}
 			return nil
 		})
 	case api.ControlSuspend:
