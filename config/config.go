@@ -334,7 +334,9 @@ func (c *Config) fill() {
 	}
 }
 
-var volumeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// plainName is what names of volumes and executors may be: they become
+// parts of paths and of columns.
+var plainName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // Validate says what is wrong with c, all problems at once.
 func (c *Config) Validate() error {
@@ -398,6 +400,9 @@ func (c *Config) Validate() error {
 			bad("executors: name %q used twice", e.Name)
 		}
 		names[e.Name] = true
+		if !plainName.MatchString(e.Name) {
+			bad("executors: name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", e.Name)
+		}
 		if e.Memory != "" {
 			if _, err := api.ParseMemory(e.Memory); err != nil {
 				bad("executors[%s].memory: %v", e.Name, err)
@@ -422,7 +427,7 @@ func (c *Config) Validate() error {
 	}
 	vols := map[string]bool{}
 	for _, v := range c.Volumes {
-		if !volumeName.MatchString(v.Name) {
+		if !plainName.MatchString(v.Name) {
 			bad("volumes: name %q: use letters, digits, _ . -", v.Name)
 		}
 		if vols[v.Name] {

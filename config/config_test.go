@@ -82,6 +82,8 @@ func TestInvalid(t *testing.T) {
 		"relative path":              {yaml: "state_dir: var/lib\n", want: "state_dir"},
 		"bad policy":                 {yaml: "scheduler: {policy: lottery}\n", want: "lottery"},
 		"bad exec policy":            {yaml: "executors: [{type: docker, policy: random}]\n", want: "random"},
+		"bad exec name":              {yaml: "executors: [{type: docker, name: ../up}]\n", want: `name "../up"`},
+		"exec name with @":           {yaml: "executors: [{type: docker, name: a@b}]\n", want: `name "a@b"`},
 		"negative weight":            {yaml: "scheduler: {fairshare_user_weight: -1}\n", want: "fairshare_user_weight"},
 		"bad acl":                    {yaml: "volumes: [{name: d, path: /d, acl: rwx}]\n", want: "rwx"},
 		"default denied":             {yaml: "images: {default: evil:1, allowed: [good:1]}\n", want: "evil:1"},

@@ -211,6 +211,12 @@ type Config struct {
 	// under no claim are hostPath volumes, which needs the same path on
 	// every node (a shared file system).
 	Claims map[string]string `yaml:"claims" json:"claims,omitempty"`
+
+	// FilesDir is a directory of the server's own, on the machine of the
+	// engine, where the executor may keep files that containers mount
+	// (docker: the passwd and group files that name a job's user). The
+	// server sets it (state_dir/executors/NAME); it is not configured.
+	FilesDir string `yaml:"-" json:"-"`
 }
 
 var (

@@ -128,6 +128,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, f
 		st.Close()
 	}
 	for _, ec := range cfg.Executors {
+		ec.FilesDir = filepath.Join(cfg.StateDir, "executors", ec.Name)
 		e, err := executor.Open(ctx, ec.Name, ec)
 		if err != nil {
 			closeAll()

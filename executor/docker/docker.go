@@ -10,9 +10,9 @@
 // supplementary groups, and the cpu, memory (swap = memory) and pid limits.
 // Every container gets no-new-privileges and docker-init as pid 1 (it
 // reaps zombies and forwards signals); a container of a non-root job has
-// no capabilities at all. Before a user job's container starts, its
-// /etc/passwd and /etc/group get a line for the job's user and group if
-// the image has none for that uid and gid (see Start). Containers are not
+// no capabilities at all. A user job's container mounts, read-only,
+// /etc/passwd and /etc/group with a line for the job's user and group if
+// the image has none for that uid and gid (see userMounts). Containers are not
 // removed automatically: the watcher records the exit (Inspect) and then
 // calls Remove.
 //
@@ -24,6 +24,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/godocker/godocker/api"
 	"github.com/godocker/godocker/executor"
@@ -53,8 +55,13 @@ type Executor struct {
 	memory  int64  // capacity override, 0: what the engine reports
 	network container.NetworkMode
 
+	// files holds the passwd and group files job containers mount (see
+	// userMounts); ownFiles: New made it, Close removes it.
+	files    string
+	ownFiles bool
 	etcMu    sync.Mutex
 	etcCache map[string]*imageEtc // by image id: see etcOf
+	etcReads singleflight.Group   // first reads of an image, by id
 }
 
 var _ executor.Executor = (*Executor)(nil)
@@ -62,9 +69,11 @@ var _ executor.Executor = (*Executor)(nil)
 // New connects to the Docker engine at cfg.Host (empty: DOCKER_HOST, or the
 // default socket) and checks that it answers. cfg.CPUs and cfg.Memory
 // override the capacity the engine reports; cfg.Network is the network
-// mode of job containers (empty: the engine's default).
+// mode of job containers (empty: the engine's default); cfg.FilesDir
+// keeps the files containers mount (empty: a temporary directory, removed
+// by Close).
 func New(ctx context.Context, name string, cfg executor.Config) (*Executor, error) {
-	e := &Executor{name: name, cpus: cfg.CPUs, network: container.NetworkMode(cfg.Network)}
+	e := &Executor{name: name, cpus: cfg.CPUs, network: container.NetworkMode(cfg.Network), files: cfg.FilesDir}
 	if cfg.CPUs < 0 {
 		return nil, fmt.Errorf("executor %s: cpus %d: want 0 (what the engine reports) or more", name, cfg.CPUs)
 	}
@@ -90,6 +99,13 @@ func New(ctx context.Context, name string, cfg executor.Config) (*Executor, erro
 		return nil, fmt.Errorf("executor %s: %w", name, e.unreachable(err))
 	}
 	e.node = info.Name
+	if e.files == "" {
+		if e.files, err = os.MkdirTemp("", "godocker-files-"); err != nil {
+			cli.Close()
+			return nil, fmt.Errorf("executor %s: %w", name, err)
+		}
+		e.ownFiles = true
+	}
 	return e, nil
 }
 
@@ -100,7 +116,12 @@ func (e *Executor) unreachable(err error) error {
 }
 
 // Close releases the client's connections. Containers keep running.
-func (e *Executor) Close() error { return e.cli.Close() }
+func (e *Executor) Close() error {
+	if e.ownFiles {
+		os.RemoveAll(e.files) // mounted files stay with their containers
+	}
+	return e.cli.Close()
+}
 
 // Client is the Docker client the executor uses, for tests and tools that
 // need to look at containers directly.
@@ -148,6 +169,7 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 	}
 	name := executor.ContainerName(j)
 	cfg, hc := e.containerConfig(j)
+	hc.Mounts = append(hc.Mounts, e.userMounts(ctx, j)...)
 	_, err := e.cli.ContainerCreate(ctx, cfg, hc, nil, nil, name)
 	switch {
 	case err == nil:
@@ -162,7 +184,6 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 	default:
 		return fmt.Errorf("start job %d: create container %s: %w", j.ID, name, err)
 	}
-	e.addUser(ctx, j, name)
 	if err := e.cli.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start job %d: start container %s: %w", j.ID, name, err)
 	}
@@ -181,9 +202,7 @@ func (e *Executor) startExisting(ctx context.Context, j *api.Job, name string) e
 		return fmt.Errorf("start job %d: container name %s is taken by a container that is not this job attempt's (id %.12s)", j.ID, name, c.ID)
 	}
 	if c.State != nil && c.State.Status == "created" {
-		// Created by a Start that may have stopped before it gave the
-		// user a name: addUser adds nothing twice.
-		e.addUser(ctx, j, name)
+		// Created by a Start that stopped before it started it.
 		if err := e.cli.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
 			return fmt.Errorf("start job %d: start container %s: %w", j.ID, name, err)
 		}

@@ -2,18 +2,22 @@ package docker
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 
 	"github.com/godocker/godocker/api"
 )
@@ -21,35 +25,42 @@ import (
 // maxEtcFile bounds how much of an image's passwd or group file is read.
 const maxEtcFile = 16 << 20
 
-// addUser gives the created, not yet started, container of a user job a
-// name for its uid and gid, as Apptainer does: the image's /etc/passwd
-// with a line for Run.User (uid, gid, Run.Home, /bin/sh) and its
-// /etc/group with a line for Run.Group, so that whoami, id -un, a shell's
-// prompt, git and ssh work. An image line for the uid (or gid) is kept as
-// it is, and no line is added for a name the image gives another uid (or
-// gid). Root jobs (Run.User empty, or uid 0) are left alone. Supplementary
+// userMounts returns the bind mounts that give a user job's uid and gid
+// names in its container, as Apptainer does: /etc/passwd, the image's
+// with a line for Run.User (uid, gid, Run.Home, /bin/sh), and /etc/group,
+// the image's with a line for Run.Group, both read-only, root's, mode
+// 0644, so that whoami, id -un, a shell's prompt, git and ssh work. An
+// image line for the uid (or gid) is kept as it is, and no line is added
+// for a name the image gives another uid (or gid): that file is not
+// mounted. Root jobs (Run.User empty, or uid 0) get none. Supplementary
 // groups get no lines: the job knows only their numbers.
+//
+// The files are made once per image and user, kept in the executor's
+// files directory under a name that is a digest of their content, and
+// mounted when the container is created: writing them into each
+// container instead made the engine mount its file system and start a
+// process of its own for every job.
 //
 // Failures are logged, not returned: a job without a name for its uid
 // runs as it always did, and failing it for a cosmetic file would turn a
 // quirk of one image into jobs that never start.
-func (e *Executor) addUser(ctx context.Context, j *api.Job, name string) {
+func (e *Executor) userMounts(ctx context.Context, j *api.Job) []mount.Mount {
 	r := j.Run
 	if r.User == "" || r.UID == 0 {
-		return
+		return nil
 	}
-	log := slog.With("executor", e.name, "job", j.ID, "container", name, "user", r.User)
+	log := slog.With("executor", e.name, "job", j.ID, "user", r.User)
 	home := r.Home
 	if home == "" {
 		home = "/"
 	}
 	if err := passwdName("user name", r.User); err != nil {
 		log.Error("no passwd entry for the job's user", "err", fmt.Errorf("passwd entry for job %d: %w", j.ID, err))
-		return
+		return nil
 	}
 	if err := passwdField("home", home); err != nil {
 		log.Error("no passwd entry for the job's user", "err", fmt.Errorf("passwd entry for job %d: %w", j.ID, err))
-		return
+		return nil
 	}
 	group := r.Group
 	if group != "" {
@@ -58,20 +69,21 @@ func (e *Executor) addUser(ctx context.Context, j *api.Job, name string) {
 			group = ""
 		}
 	}
-	if err := e.writeUser(ctx, log, j, name, group, home); err != nil {
+	mounts, err := e.etcMounts(ctx, log, j, group, home)
+	if err != nil {
 		log.Warn("could not give the job's user a name in its container; starting it anyway", "err", fmt.Errorf("passwd entry for job %d: %w", j.ID, err))
 	}
+	return mounts
 }
 
-// writeUser merges the job's user and group into the container's files
-// and writes back those that changed.
-func (e *Executor) writeUser(ctx context.Context, log *slog.Logger, j *api.Job, name, group, home string) error {
+// etcMounts merges the job's user and group into the image's files and
+// returns the mounts of those that changed.
+func (e *Executor) etcMounts(ctx context.Context, log *slog.Logger, j *api.Job, group, home string) ([]mount.Mount, error) {
 	r := j.Run
-	img, err := e.etcOf(ctx, r.Image, name)
+	img, err := e.etcOf(ctx, r.Image)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	passwd, groups, etc := img.passwd, img.group, img.etc
 	if group != "" && img.groupErr != nil {
 		// A group file that cannot be read costs the group its name,
 		// not the user theirs.
@@ -81,7 +93,7 @@ func (e *Executor) writeUser(ctx context.Context, log *slog.Logger, j *api.Job, 
 
 	var files []etcFile
 	line := fmt.Sprintf("%s:x:%d:%d:GoDocker user:%s:/bin/sh", r.User, r.UID, r.GID, home)
-	out, conflict := addLine(passwd, line, r.User, r.UID)
+	out, conflict := addLine(img.passwd, line, r.User, r.UID)
 	switch {
 	case conflict != "":
 		log.Debug("the image has the user's name for another uid: no passwd entry added", "passwd", conflict)
@@ -89,7 +101,7 @@ func (e *Executor) writeUser(ctx context.Context, log *slog.Logger, j *api.Job, 
 		files = append(files, etcFile{"passwd", out})
 	}
 	if group != "" {
-		out, conflict := addLine(groups, fmt.Sprintf("%s:x:%d:", group, r.GID), group, r.GID)
+		out, conflict := addLine(img.group, fmt.Sprintf("%s:x:%d:", group, r.GID), group, r.GID)
 		switch {
 		case conflict != "":
 			log.Debug("the image has the group's name for another gid: no group entry added", "group", conflict)
@@ -97,42 +109,70 @@ func (e *Executor) writeUser(ctx context.Context, log *slog.Logger, j *api.Job, 
 			files = append(files, etcFile{"group", out})
 		}
 	}
-	if len(files) == 0 {
-		return nil
-	}
-	archive, err := etcArchive(files, !etc)
-	if err != nil {
-		return err
-	}
-	dst := "/etc"
-	if !etc {
-		dst = "/"
-	}
-	if err := e.cli.CopyToContainer(ctx, name, dst, archive, container.CopyToContainerOptions{}); err != nil {
-		var names []string
-		for _, f := range files {
-			names = append(names, "/etc/"+f.name)
+	var mounts []mount.Mount
+	for _, f := range files {
+		path, err := e.keep(f)
+		if err != nil {
+			return mounts, err
 		}
-		return fmt.Errorf("write %s: %w", strings.Join(names, " and "), err)
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: path, Target: "/etc/" + f.name, ReadOnly: true})
 	}
-	return nil
+	return mounts, nil
+}
+
+// etcFile is a file of /etc to mount.
+type etcFile struct {
+	name string
+	data []byte
+}
+
+// keep writes f into the files directory, once: its name is f's name and
+// a digest of its content (passwd-3f2a…), and a file of that name is
+// never changed. The file is root's, mode 0644, written aside and renamed
+// into place, so that a container never mounts half a file.
+func (e *Executor) keep(f etcFile) (string, error) {
+	sum := sha256.Sum256(f.data)
+	path := filepath.Join(e.files, f.name+"-"+hex.EncodeToString(sum[:16]))
+	if _, err := os.Lstat(path); err == nil {
+		return path, nil
+	}
+	if err := os.MkdirAll(e.files, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", e.files, err)
+	}
+	tmp, err := os.CreateTemp(e.files, "."+f.name+"-*")
+	if err != nil {
+		return "", fmt.Errorf("write /etc/%s for the job: %w", f.name, err)
+	}
+	_, err = tmp.Write(f.data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return path, nil
 }
 
 // imageEtc is what an image's /etc says of users and groups.
 type imageEtc struct {
 	passwd, group []byte // nil: no such file
 	groupErr      error  // the group file could not be read
-	etc           bool   // /etc exists
 }
 
-// etcOf returns the users and groups of image, read from the container
-// name, created from it and not started, the first time, then from
-// memory. Each read from a container mounts its file system: the two or
-// three reads took a tenth of a second and more of every job's start.
-// An image does not change; the memory is keyed by the image's id, so a
-// tag moved to another image is read again. A read that failed is not
-// remembered.
-func (e *Executor) etcOf(ctx context.Context, image, name string) (*imageEtc, error) {
+// etcOf returns the users and groups of image: the first time, read
+// from a container created from the image for that and never started,
+// then from memory. An image does not change; the memory is keyed by the
+// image's id, so a tag moved to another image is read again. A read that
+// failed is not remembered. Concurrent first reads of one image read it
+// once.
+func (e *Executor) etcOf(ctx context.Context, image string) (*imageEtc, error) {
 	info, err := e.cli.ImageInspect(ctx, image)
 	if err != nil {
 		return nil, fmt.Errorf("inspect image %s: %w", image, err)
@@ -143,96 +183,83 @@ func (e *Executor) etcOf(ctx context.Context, image, name string) (*imageEtc, er
 	if ok {
 		return cached, nil
 	}
-	img := &imageEtc{}
-	var havePasswd, haveGroup bool
-	if img.passwd, havePasswd, err = e.readFile(ctx, name, "/etc/passwd"); err != nil {
+	v, err, _ := e.etcReads.Do(info.ID, func() (any, error) {
+		img, err := e.readEtc(ctx, info.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read users and groups of image %s: %w", image, err)
+		}
+		if img.groupErr == nil {
+			e.etcMu.Lock()
+			if e.etcCache == nil {
+				e.etcCache = map[string]*imageEtc{}
+			}
+			e.etcCache[info.ID] = img
+			e.etcMu.Unlock()
+		}
+		return img, nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	img.group, haveGroup, img.groupErr = e.readFile(ctx, name, "/etc/group")
-	img.etc = havePasswd || haveGroup || img.groupErr != nil
-	if !img.etc {
-		switch _, err := e.cli.ContainerStatPath(ctx, name, "/etc"); {
-		case err == nil:
-			img.etc = true
-		case !cerrdefs.IsNotFound(err):
-			return nil, fmt.Errorf("stat /etc: %w", err)
-		}
+	return v.(*imageEtc), nil
+}
+
+// readEtc reads the passwd and group files of the image id from a
+// container that is created for it and removed, never started.
+func (e *Executor) readEtc(ctx context.Context, id string) (*imageEtc, error) {
+	c, err := e.cli.ContainerCreate(ctx,
+		&container.Config{Image: id, Entrypoint: []string{"/bin/true"}, Labels: map[string]string{labelEtcReader: "1"}},
+		&container.HostConfig{NetworkMode: "none"}, nil, nil, "")
+	if err != nil {
+		return nil, fmt.Errorf("create a container to read from: %w", err)
 	}
-	if img.groupErr == nil {
-		e.etcMu.Lock()
-		if e.etcCache == nil {
-			e.etcCache = map[string]*imageEtc{}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			slog.Warn("remove the container that read an image's users", "executor", e.name, "container", c.ID, "err", err)
 		}
-		e.etcCache[info.ID] = img
-		e.etcMu.Unlock()
+	}()
+	img := &imageEtc{}
+	if img.passwd, err = e.readFile(ctx, c.ID, "/etc/passwd"); err != nil {
+		return nil, err
 	}
+	img.group, img.groupErr = e.readFile(ctx, c.ID, "/etc/group")
 	return img, nil
 }
 
-// readFile returns the content of a regular file in the container, and
-// false if it does not exist (nor its directory).
-func (e *Executor) readFile(ctx context.Context, name, path string) ([]byte, bool, error) {
+// labelEtcReader marks the containers that only read an image's users.
+const labelEtcReader = "org.godocker.etc-reader"
+
+// readFile returns the content of a regular file in the container, nil if
+// it does not exist (nor its directory).
+func (e *Executor) readFile(ctx context.Context, name, path string) ([]byte, error) {
 	rc, _, err := e.cli.CopyFromContainer(ctx, name, path)
 	if cerrdefs.IsNotFound(err) {
-		return nil, false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer rc.Close()
 	tr := tar.NewReader(rc)
 	h, err := tr.Next()
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	switch {
 	case h.Typeflag == tar.TypeSymlink:
-		return nil, false, fmt.Errorf("read %s: a symbolic link to %s: left alone", path, h.Linkname)
+		return nil, fmt.Errorf("read %s: a symbolic link to %s: left alone", path, h.Linkname)
 	case h.Typeflag != tar.TypeReg:
-		return nil, false, fmt.Errorf("read %s: not a regular file: left alone", path)
+		return nil, fmt.Errorf("read %s: not a regular file: left alone", path)
 	case h.Size > maxEtcFile:
-		return nil, false, fmt.Errorf("read %s: %d bytes, over the limit of %d: left alone", path, h.Size, maxEtcFile)
+		return nil, fmt.Errorf("read %s: %d bytes, over the limit of %d: left alone", path, h.Size, maxEtcFile)
 	}
 	b, err := io.ReadAll(tr)
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return b, true, nil
-}
-
-// etcFile is a file of /etc to write.
-type etcFile struct {
-	name string
-	data []byte
-}
-
-// etcArchive returns the tar stream that writes files into /etc (to be
-// extracted in /etc), owned by root with mode 0644. With mkdir, the
-// stream creates /etc too (mode 0755) and is to be extracted in /.
-func etcArchive(files []etcFile, mkdir bool) (io.Reader, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	now := time.Now()
-	prefix := ""
-	if mkdir {
-		prefix = "etc/"
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix, Mode: 0o755, Uname: "root", Gname: "root", ModTime: now}); err != nil {
-			return nil, fmt.Errorf("archive /etc: %w", err)
-		}
-	}
-	for _, f := range files {
-		h := &tar.Header{Typeflag: tar.TypeReg, Name: prefix + f.name, Mode: 0o644, Size: int64(len(f.data)), Uname: "root", Gname: "root", ModTime: now}
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, fmt.Errorf("archive /etc/%s: %w", f.name, err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			return nil, fmt.Errorf("archive /etc/%s: %w", f.name, err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, fmt.Errorf("archive /etc: %w", err)
-	}
-	return &buf, nil
+	return b, nil
 }
 
 // addLine returns file (a passwd or group file: name:x:id:...) with line

@@ -1,10 +1,6 @@
 package docker
 
 import (
-	"archive/tar"
-	"fmt"
-	"io"
-	"slices"
 	"testing"
 )
 
@@ -39,38 +35,6 @@ func TestPasswdName(t *testing.T) {
 	} {
 		if err := passwdName("user name", name); (err == nil) != ok {
 			t.Errorf("passwdName(%q): %v, want ok %v", name, err, ok)
-		}
-	}
-}
-
-// TestEtcArchive: the files are root's with mode 0644, and /etc, when the
-// archive makes it, is root's with mode 0755. (A created container always
-// has /etc: the engine puts hosts, hostname and resolv.conf there.)
-func TestEtcArchive(t *testing.T) {
-	for _, mkdir := range []bool{false, true} {
-		r, err := etcArchive([]etcFile{{"passwd", []byte("p\n")}, {"group", []byte("g\n")}}, mkdir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		tr := tar.NewReader(r)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(tr)
-			got = append(got, fmt.Sprintf("%c %s %o %d:%d %q", h.Typeflag, h.Name, h.Mode, h.Uid, h.Gid, b))
-		}
-		want := []string{`0 passwd 644 0:0 "p\n"`, `0 group 644 0:0 "g\n"`}
-		if mkdir {
-			want = []string{`5 etc/ 755 0:0 ""`, `0 etc/passwd 644 0:0 "p\n"`, `0 etc/group 644 0:0 "g\n"`}
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("etcArchive(mkdir %v):\n%q\nwant\n%q", mkdir, got, want)
 		}
 	}
 }

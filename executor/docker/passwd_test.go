@@ -2,7 +2,6 @@ package docker_test
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/docker/docker/api/types/container"
 	imagetypes "github.com/docker/docker/api/types/image"
@@ -252,33 +250,15 @@ func TestUserNameSymlink(t *testing.T) {
 	})
 }
 
-// TestUserNameOnce: Start of a created container whose passwd has the
-// user already (a Start that stopped between create and start) adds no
-// second line, nor does a second Start.
+// TestUserNameOnce: a second Start of a job (a server that stopped
+// between creating and starting its container starts it again) adds no
+// second line; the files are mounted read-only, and two jobs of one user
+// and image mount the same files.
 func TestUserNameOnce(t *testing.T) {
 	t.Parallel()
 	ex := engine(t)
-	cli := ex.Client()
 	j := newJob("sleep", "300")
-	name := executor.ContainerName(j)
 	t.Cleanup(func() { ex.Remove(context.Background(), j) })
-	_, err := cli.ContainerCreate(ctx(t), &container.Config{
-		Image: image, Entrypoint: j.Run.Argv[:1], Cmd: j.Run.Argv[1:], User: fmt.Sprintf("%d:%d", uid, gid),
-		Labels: map[string]string{executor.LabelJob: fmt.Sprint(j.ID), executor.LabelAttempt: "1"},
-	}, nil, nil, nil, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	passwd := imageFile(t, ex, image, "/etc/passwd") + fmt.Sprintf("tester:x:%d:%d:GoDocker user:/home/tester:/bin/sh\n", uid, gid)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "passwd", Mode: 0o644, Size: int64(len(passwd)), ModTime: time.Now()})
-	io.WriteString(tw, passwd)
-	tw.Close()
-	if err := cli.CopyToContainer(ctx(t), name, "/etc", &buf, container.CopyToContainerOptions{}); err != nil {
-		t.Fatal(err)
-	}
-
 	ev := executortest.Watch(t, ex)
 	for range 2 {
 		if err := ex.Start(ctx(t), j, executor.Placement{}); err != nil {
@@ -286,9 +266,32 @@ func TestUserNameOnce(t *testing.T) {
 		}
 	}
 	ev.Expect(t, j, executor.Started)
-	out, _, code := execute(t, ex, j, executor.ExecRequest{Cmd: []string{"sh", "-c", "grep -c ^tester: /etc/passwd; grep -c ^testers: /etc/group; whoami"}}, "")
-	if out != "1\n1\ntester\n" || code != 0 {
-		t.Errorf("tester's lines in passwd and group, whoami: %q, exit %d; want one each, and tester", out, code)
+	out, _, code := execute(t, ex, j, executor.ExecRequest{Cmd: []string{"sh", "-c", "grep -c ^tester: /etc/passwd; grep -c ^testers: /etc/group; whoami; echo x >>/etc/passwd && echo written"}}, "")
+	if out != "1\n1\ntester\n" || code == 0 {
+		t.Errorf("tester's lines in passwd and group, whoami, then a write to /etc/passwd: %q, exit %d; want one each, tester, and the write refused", out, code)
+	}
+
+	other := newJob("sleep", "300")
+	start(t, ex, other)
+	sources := func(j *api.Job) map[string]string {
+		c, err := ex.Client().ContainerInspect(ctx(t), executor.ContainerName(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, mt := range c.Mounts {
+			if strings.HasPrefix(mt.Destination, "/etc/") {
+				m[mt.Destination] = mt.Source
+				if mt.RW {
+					t.Errorf("%s is mounted read-write", mt.Destination)
+				}
+			}
+		}
+		return m
+	}
+	a, b := sources(j), sources(other)
+	if len(a) != 2 || a["/etc/passwd"] != b["/etc/passwd"] || a["/etc/group"] != b["/etc/group"] {
+		t.Errorf("two jobs of one user and image mount %v and %v; want the same two files", a, b)
 	}
 }
 
