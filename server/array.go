@@ -145,9 +145,10 @@ func (s *Server) startTask(ctx context.Context, ex executor.Executor, planned *a
 	// after the deletion listed the tasks to kill.
 	if cur, err := s.store.Job(ctx, arr.ID); err == nil && cur.Deleting {
 		s.finish(ctx, t, api.Killed, cur.Reason, nil, time.Time{}, time.Time{})
+		s.started(t)
 		return
 	}
-	s.launchLater(ctx, ex, t)
+	s.launchClaimed(ctx, ex, t)
 }
 
 // claimTask counts the next task of the array planned as created and
@@ -260,7 +261,9 @@ func taskOf(a *api.Job, n, id int64) *api.Job {
 }
 
 // createTask stores task number n of array a as a running job on node,
-// with its directory, its output files and its execution resolved for it.
+// with its directory, its output files and its execution resolved for it,
+// and claims its start (starting): the caller launches it (launchClaimed)
+// or lets it go (started).
 func (s *Server) createTask(ctx context.Context, a *api.Job, n int64, node string) (*api.Job, error) {
 	id, err := s.store.NextID(ctx)
 	if err != nil {
@@ -283,7 +286,11 @@ func (s *Server) createTask(ctx context.Context, a *api.Job, n int64, node strin
 	now := time.Now().UTC()
 	t.State, t.Node, t.Started, t.Submitted = api.Running, node, now, now
 	t.Container = executor.ContainerName(t)
+	// Claimed before it is stored as running (see start); the caller
+	// launches it or lets it go.
+	s.starting(t)
 	if err := s.store.CreateJob(ctx, t); err != nil {
+		s.started(t)
 		return nil, fmt.Errorf("store task %s: %w", t.Ref(), err)
 	}
 	return t, nil

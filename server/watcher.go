@@ -112,6 +112,19 @@ func (s *Server) check(ctx context.Context, ex executor.Executor, j *api.Job) {
 		if s.isLaunching(j) {
 			return // Start has not finished: not missing, just not there yet
 		}
+		// j may be older than the inspection: a job that ended is
+		// recorded before its container is removed, so the store read
+		// now says whether it ended (then there is nothing to do: above
+		// all, not to start it again).
+		cur, err := s.store.Job(ctx, j.ID)
+		if err != nil {
+			s.log.Warn("read job", "job", j.ID, "err", err)
+			return
+		}
+		if !cur.State.Active() || cur.Attempt != j.Attempt {
+			return
+		}
+		j = cur
 		switch {
 		case j.Requeue:
 			s.requeued(ctx, j, nil, time.Time{}, time.Time{})
