@@ -19,7 +19,7 @@ import (
 // startParallelism is how many containers a server starts at once (see
 // launchLater): the engine's create+start is mostly waiting, so a few
 // overlap well.
-const startParallelism = 4
+const startParallelism = 8
 
 // reasonParallelism is how many pending jobs' reasons one pass writes at
 // once: the store commits concurrent writes together (one fsync for a
@@ -326,6 +326,11 @@ func (s *Server) reject(ctx context.Context, planned *api.Job, r api.Reason) {
 // means a server that dies in between finds a running job with no
 // container at start-up, and starts it then (Start is idempotent).
 func (s *Server) start(ctx context.Context, ex executor.Executor, planned *api.Job, node string) {
+	// Claimed before it is marked running, so that the reconciliation
+	// never takes it for a job whose container went missing.
+	if !s.starting(planned) {
+		return
+	}
 	now := time.Now().UTC()
 	j, err := s.store.UpdateJob(ctx, planned.ID, func(j *api.Job) error {
 		if j.State != api.Pending || j.Attempt != planned.Attempt {
@@ -339,12 +344,13 @@ func (s *Server) start(ctx context.Context, ex executor.Executor, planned *api.J
 		return nil
 	})
 	if err != nil {
+		s.started(planned)
 		if !errors.Is(err, errSkip) {
 			s.log.Error("mark job running", "job", planned.ID, "err", err)
 		}
 		return
 	}
-	s.launchLater(ctx, ex, j)
+	s.launchClaimed(ctx, ex, j)
 }
 
 // launch starts the container of a job the store says is running.
@@ -363,9 +369,14 @@ func (s *Server) launch(ctx context.Context, ex executor.Executor, j *api.Job) {
 // fifth of a second with Docker here, and passes that waited for them
 // started a queue of short jobs in rounds, slower than they ended.
 func (s *Server) launchLater(ctx context.Context, ex executor.Executor, j *api.Job) {
-	if !s.starting(j) {
-		return
+	if s.starting(j) {
+		s.launchClaimed(ctx, ex, j)
 	}
+}
+
+// launchClaimed is launchLater for a job whose start this process has
+// claimed already (starting).
+func (s *Server) launchClaimed(ctx context.Context, ex executor.Executor, j *api.Job) {
 	s.launches.Go(func() {
 		defer s.started(j)
 		select {
