@@ -148,7 +148,7 @@ func (s *Server) startTask(ctx context.Context, ex executor.Executor, planned *a
 		s.started(t)
 		return
 	}
-	s.launchClaimed(ctx, ex, t)
+	s.launchLater(ctx, ex, t)
 }
 
 // claimTask counts the next task of the array planned as created and
@@ -262,7 +262,7 @@ func taskOf(a *api.Job, n, id int64) *api.Job {
 
 // createTask stores task number n of array a as a running job on node,
 // with its directory, its output files and its execution resolved for it,
-// and claims its start (starting): the caller launches it (launchClaimed)
+// and claims its start (starting): the caller launches it (launchLater)
 // or lets it go (started).
 func (s *Server) createTask(ctx context.Context, a *api.Job, n int64, node string) (*api.Job, error) {
 	id, err := s.store.NextID(ctx)

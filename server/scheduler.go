@@ -230,6 +230,8 @@ func except(jobs []*api.Job, executor string) []*api.Job {
 }
 
 func (s *Server) apply(ctx context.Context, execName string, plan []sched.Decision) {
+	now := time.Now()
+	s.reasons.forget(now)
 	sem := make(chan struct{}, startParallelism)
 	writes := make(chan struct{}, reasonParallelism)
 	var wg sync.WaitGroup
@@ -247,6 +249,10 @@ func (s *Server) apply(ctx context.Context, execName string, plan []sched.Decisi
 		switch d.Action {
 		case sched.Wait:
 			if d.Job.Reason != d.Reason || priorityMoved(d.Job.Priority, d.Priority) {
+				numbers := d.Job.Reason.Code == d.Reason.Code && countsUse(d.Reason.Code) && !priorityMoved(d.Job.Priority, d.Priority)
+				if !s.reasons.due(d.Job.ID, now, !numbers) {
+					continue // only its numbers changed, and were written lately
+				}
 				writes <- struct{}{}
 				wg.Add(1)
 				go func() {
@@ -274,6 +280,57 @@ func (s *Server) apply(ctx context.Context, execName string, plan []sched.Decisi
 		}
 	}
 	wg.Wait()
+}
+
+// reasonRefresh is how often at most a pending job's reason is written
+// again when only its numbers changed (the same code, one that counts
+// use): the jobs ahead and the free resources change at every pass while
+// a queue drains, and writing every waiting job at every pass cost more
+// than starting the jobs did.
+const reasonRefresh = 5 * time.Second
+
+// countsUse reports whether reasons of that code count what is in use
+// (free resources, jobs ahead, a project's use): numbers that move at
+// every pass, where a new sentence of that code tells little new.
+func countsUse(code string) bool {
+	switch code {
+	case api.ReasonResources, api.ReasonPriority, api.ReasonReserved, api.ReasonProjectLimit:
+		return true
+	}
+	return false
+}
+
+// reasonTimes remembers when this process last wrote each pending job's
+// reason (setReason).
+type reasonTimes struct {
+	mu      sync.Mutex
+	written map[int64]time.Time
+}
+
+// due reports whether job id's reason may be written at now (always if
+// force), and if so counts it as written then.
+func (r *reasonTimes) due(id int64, now time.Time, force bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.written[id]; ok && !force && now.Sub(t) < reasonRefresh {
+		return false
+	}
+	if r.written == nil {
+		r.written = map[int64]time.Time{}
+	}
+	r.written[id] = now
+	return true
+}
+
+// forget drops what is older than reasonRefresh: those jobs are due.
+func (r *reasonTimes) forget(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, t := range r.written {
+		if now.Sub(t) >= reasonRefresh {
+			delete(r.written, id)
+		}
+	}
 }
 
 // priorityStep is how far a pending job's priority must move before it
@@ -350,7 +407,7 @@ func (s *Server) start(ctx context.Context, ex executor.Executor, planned *api.J
 		}
 		return
 	}
-	s.launchClaimed(ctx, ex, j)
+	s.launchLater(ctx, ex, j)
 }
 
 // launch starts the container of a job the store says is running.
@@ -362,21 +419,14 @@ func (s *Server) launch(ctx context.Context, ex executor.Executor, j *api.Job) {
 	s.startContainer(ctx, ex, j)
 }
 
-// launchLater starts the container of a job the store says is running in
-// the background, at most startParallelism at once in this process. A
-// pass waits for its jobs to be marked running, so that the next one
-// counts what they take, not for their containers: creating one takes a
-// fifth of a second with Docker here, and passes that waited for them
-// started a queue of short jobs in rounds, slower than they ended.
+// launchLater starts the container of a job the store says is running,
+// whose start this process has claimed (starting), in the background, at
+// most startParallelism at once in this process. A pass waits for its
+// jobs to be marked running, so that the next one counts what they take,
+// not for their containers: creating one takes a fifth of a second with
+// Docker here, and passes that waited for them started a queue of short
+// jobs in rounds, slower than they ended.
 func (s *Server) launchLater(ctx context.Context, ex executor.Executor, j *api.Job) {
-	if s.starting(j) {
-		s.launchClaimed(ctx, ex, j)
-	}
-}
-
-// launchClaimed is launchLater for a job whose start this process has
-// claimed already (starting).
-func (s *Server) launchClaimed(ctx context.Context, ex executor.Executor, j *api.Job) {
 	s.launches.Go(func() {
 		defer s.started(j)
 		select {

@@ -36,8 +36,9 @@ type Server struct {
 	execs map[string]executor.Executor
 	order []string // executor names, in config order: the first is the default
 
-	wake   chan struct{} // a scheduling pass is wanted
-	ledger *ledger       // recent use, for fair share and quotas
+	wake    chan struct{} // a scheduling pass is wanted
+	ledger  *ledger       // recent use, for fair share and quotas
+	reasons reasonTimes   // when pending jobs' reasons were written
 
 	nodesMu    sync.Mutex
 	nodesCache map[string]nodesEntry

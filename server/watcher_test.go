@@ -41,3 +41,34 @@ func TestReconcileDoesNotRestartAnEndedJob(t *testing.T) {
 		t.Errorf("job is at attempt %d", j.Attempt)
 	}
 }
+
+// TestReasonRefresh: a reason whose numbers only changed is written again
+// at most every reasonRefresh; a new code (force) is written at once.
+func TestReasonRefresh(t *testing.T) {
+	var r reasonTimes
+	t0 := time.Now()
+	if !r.due(1, t0, false) {
+		t.Fatal("a job never written is not due")
+	}
+	if r.due(1, t0.Add(time.Second), false) {
+		t.Error("numbers written 1s ago are due again")
+	}
+	if !r.due(1, t0.Add(2*time.Second), true) {
+		t.Error("a new code is not due at once")
+	}
+	if r.due(1, t0.Add(2*time.Second+reasonRefresh-time.Millisecond), false) {
+		t.Error("the forced write did not count as a write")
+	}
+	if !r.due(1, t0.Add(2*time.Second+reasonRefresh), false) {
+		t.Errorf("numbers are not due %v after the last write", reasonRefresh)
+	}
+	r.forget(t0.Add(time.Hour))
+	if len(r.written) != 0 {
+		t.Errorf("forget kept %d old entries", len(r.written))
+	}
+	for code, want := range map[string]bool{api.ReasonResources: true, api.ReasonPriority: true, api.ReasonDependency: false, api.ReasonHeld: false} {
+		if countsUse(code) != want {
+			t.Errorf("countsUse(%s) = %v", code, !want)
+		}
+	}
+}
