@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/godocker/godocker/api"
 	"github.com/godocker/godocker/quota"
@@ -77,16 +80,72 @@ func (r *usageRecord) active() float64 {
 
 // load fills the ledger from the attempts the store knows of that ended
 // within the window: the current attempts of the jobs that ended and
-// the earlier attempts of requeued jobs, whatever their state now.
+// the earlier attempts of requeued jobs, whatever their state now. The
+// jobs in other states are looked at briefly first, and read whole only
+// if they were requeued: a store of 100,000 deleted jobs read whole took
+// 700 MB.
 func (l *ledger) load(ctx context.Context, st store.Store, now time.Time) error {
-	jobs, err := st.Jobs(ctx, store.Query{})
+	ended := []api.State{api.Done, api.Failed, api.Killed}
+	jobs, err := st.Jobs(ctx, store.Query{States: ended})
 	if err != nil {
-		return fmt.Errorf("read the jobs that used resources: %w", err)
+		return fmt.Errorf("read the jobs that ended: %w", err)
 	}
 	for _, j := range jobs {
 		l.add(j, now)
 	}
+	var others []api.State
+	for _, s := range api.States {
+		if !slices.Contains(ended, s) {
+			others = append(others, s)
+		}
+	}
+	ids, err := requeuedIDs(ctx, st, others)
+	if err != nil {
+		return fmt.Errorf("find the requeued jobs: %w", err)
+	}
+	for chunk := range slices.Chunk(ids, 500) {
+		jobs, err := st.Jobs(ctx, store.Query{IDs: chunk})
+		if err != nil {
+			return fmt.Errorf("read the requeued jobs: %w", err)
+		}
+		for _, j := range jobs {
+			l.add(j, now)
+		}
+	}
 	return nil
+}
+
+// requeuedIDs returns the ids of the jobs in states that were requeued
+// (attempt 2 or later), from their briefs, streamed when the store can.
+func requeuedIDs(ctx context.Context, st store.Store, states []api.State) ([]int64, error) {
+	q := store.Query{States: states, Brief: true}
+	var ids []int64
+	if bl, ok := st.(store.BriefLister); ok {
+		err := bl.BriefJSON(ctx, q, func(doc []byte) error {
+			var b struct {
+				ID      int64 `json:"id"`
+				Attempt int   `json:"attempt"`
+			}
+			if err := jsonv2.Unmarshal(doc, &b); err != nil {
+				return err
+			}
+			if b.Attempt > 1 {
+				ids = append(ids, b.ID)
+			}
+			return nil
+		})
+		return ids, err
+	}
+	jobs, err := st.Jobs(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		if j.Attempt > 1 {
+			ids = append(ids, j.ID)
+		}
+	}
+	return ids, nil
 }
 
 // add records the attempts of j that ran and ended within the window:
