@@ -9,10 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/godocker/godocker/api"
-	"github.com/godocker/godocker/executor"
 	"github.com/godocker/godocker/store"
 )
 
@@ -90,25 +88,6 @@ func (h *harness) running() int {
 		h.t.Fatal(err)
 	}
 	return n
-}
-
-// finish makes the container of job id exit with code, once it exists:
-// a job is marked running before its container is started in the
-// background (launchLater), and the simulator cannot end a container it
-// has not started yet.
-func (h *harness) finish(id int64, code int) {
-	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := h.sim.Finish(id, code)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, executor.ErrNotFound) || time.Now().After(deadline) {
-			h.t.Fatal(err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // waitTask waits for task n of array id to be in state want.

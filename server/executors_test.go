@@ -71,9 +71,7 @@ func TestSeveralExecutors(t *testing.T) {
 	if w, _ := h.st.Job(ctx, waiting.ID); w.State != api.Pending {
 		t.Errorf("job %d waiting for sim's node is %s", w.ID, w.State)
 	}
-	if err := h.sim.Finish(full.ID, 0); err != nil {
-		t.Fatal(err)
-	}
+	h.finish(full.ID, 0)
 	h.waitState(waiting.ID, api.Running)
 }
 

@@ -155,9 +155,7 @@ func TestProjects(t *testing.T) {
 	}
 
 	// Once its jobs are over, it can go.
-	if err := h.sim.Finish(first.ID, 0); err != nil {
-		t.Fatal(err)
-	}
+	h.finish(first.ID, 0)
 	h.waitState(first.ID, api.Done)
 	if _, err := h.srv.delete(ctx, dave, daves.ID); err != nil {
 		t.Fatal(err)
@@ -268,7 +266,7 @@ func TestQuotas(t *testing.T) {
 	}
 	// Her queued job waits for the quota, not for resources, even once
 	// the node is free.
-	h.sim.Finish(b.ID, 0)
+	h.finish(b.ID, 0)
 	h.waitState(b.ID, api.Done)
 	waiting := h.waitReason(queued.ID, api.ReasonQuota)
 	if waiting.State != api.Pending || !strings.Contains(waiting.Reason.Message, want) {

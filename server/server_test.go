@@ -161,6 +161,25 @@ func (h *harness) fillNode(c *caller) *api.Job {
 	return h.waitState(j.ID, api.Running)
 }
 
+// finish makes the container of job id exit with code, once it exists:
+// a job is marked running before its container is started in the
+// background (launchLater), and the simulator cannot end a container it
+// has not started yet.
+func (h *harness) finish(id int64, code int) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := h.sim.Finish(id, code)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, executor.ErrNotFound) || time.Now().After(deadline) {
+			h.t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // waitState waits (bounded) for the job to reach state, watching the bus.
 func (h *harness) waitState(id int64, want api.State) *api.Job {
 	h.t.Helper()
@@ -200,17 +219,13 @@ func TestFIFOWithinCapacity(t *testing.T) {
 	if waiting.Reason.Code != api.ReasonResources {
 		t.Errorf("reason code = %q", waiting.Reason.Code)
 	}
-	if err := h.sim.Finish(a.ID, 0); err != nil {
-		t.Fatal(err)
-	}
+	h.finish(a.ID, 0)
 	done := h.waitState(a.ID, api.Done)
 	if done.ExitCode == nil || *done.ExitCode != 0 || done.Ended.IsZero() {
 		t.Errorf("finished job: exit %v ended %v", done.ExitCode, done.Ended)
 	}
 	h.waitState(c.ID, api.Running)
-	if err := h.sim.Finish(b.ID, 3); err != nil {
-		t.Fatal(err)
-	}
+	h.finish(b.ID, 3)
 	failed := h.waitState(b.ID, api.Failed)
 	if *failed.ExitCode != 3 || failed.Reason.Message != "exited with code 3" {
 		t.Errorf("failed job: exit %d reason %q", *failed.ExitCode, failed.Reason.Message)
@@ -540,9 +555,7 @@ func TestRestartFindsRunningJobs(t *testing.T) {
 
 	// A second server over the same store and platform, as after a
 	// restart; the job ends before it starts.
-	if err := h.sim.Finish(j.ID, 4); err != nil {
-		t.Fatal(err)
-	}
+	h.finish(j.ID, 4)
 	srv2 := New(h.cfg, h.st, []executor.Executor{h.sim}, h.bus, h.srv.log)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -622,9 +635,7 @@ func TestFairShareOrdersByRecentUse(t *testing.T) {
 	for _, id := range []int64{heavy.ID, light.ID} {
 		h.waitState(id, api.Pending)
 	}
-	if err := h.sim.Finish(b.ID, 0); err != nil {
-		t.Fatal(err)
-	}
+	h.finish(b.ID, 0)
 	h.waitState(light.ID, api.Running)
 	waiting, err := h.st.Job(ctx, heavy.ID)
 	if err != nil {
@@ -714,9 +725,7 @@ func TestMaintenance(t *testing.T) {
 	if j, err := h.st.Job(ctx, run.ID); err != nil || j.State != api.Running {
 		t.Errorf("running job during maintenance: %v %v", j.State, err)
 	}
-	if err := h.sim.Finish(run.ID, 0); err != nil {
-		t.Fatal(err)
-	}
+	h.finish(run.ID, 0)
 	h.waitState(run.ID, api.Done)
 	if code, _ := do(h.admin, "PUT", `{"on":false}`); code != 200 {
 		t.Fatal("turning maintenance off failed")
