@@ -70,7 +70,7 @@ func (e *Executor) userMounts(ctx context.Context, j *api.Job) []mount.Mount {
 		}
 	}
 	mounts, err := e.etcMounts(ctx, log, j, group, home)
-	if err != nil {
+	if err != nil && !cerrdefs.IsNotFound(err) { // a missing image: creating the container says so
 		log.Warn("could not give the job's user a name in its container; starting it anyway", "err", fmt.Errorf("passwd entry for job %d: %w", j.ID, err))
 	}
 	return mounts
