@@ -54,10 +54,26 @@ func validateArray(a *api.Array) error {
 }
 
 // offer expands the pending arrays of jobs into the virtual tasks the
-// planner may start now, and returns the other jobs as they are.
-func offer(pending []*api.Job) []*api.Job {
-	out := make([]*api.Job, 0, len(pending))
+// planner may start now, and returns the other jobs as they are, except
+// the tasks put back in the queue (gctl requeue) of an array that runs as
+// many tasks as its -tc allows: those are returned apart, in limited.
+// running are the running and suspended jobs.
+func offer(pending, running []*api.Job) (out, limited []*api.Job) {
+	busy := map[int64]int{} // array id: its tasks running or suspended
+	for _, j := range running {
+		if j.ArrayID != 0 {
+			busy[j.ArrayID]++
+		}
+	}
+	out = make([]*api.Job, 0, len(pending))
 	for _, j := range pending {
+		if j.ArrayID != 0 && j.Spec.Array != nil && j.Spec.Array.Limit > 0 {
+			if busy[j.ArrayID] >= j.Spec.Array.Limit {
+				limited = append(limited, j)
+				continue
+			}
+			busy[j.ArrayID]++ // it may start in this pass
+		}
 		if !isArray(j) {
 			out = append(out, j)
 			continue
@@ -79,7 +95,18 @@ func offer(pending []*api.Job) []*api.Job {
 			}
 		}
 	}
-	return out
+	return out, limited
+}
+
+// waitingTasks records why the requeued tasks that offer held back wait.
+func (s *Server) waitingTasks(ctx context.Context, limited []*api.Job) {
+	for _, j := range limited {
+		l := j.Spec.Array.Limit
+		r := api.Reason{Code: api.ReasonTaskLimit, Message: fmt.Sprintf("its array %d runs as many tasks as it may at once (-tc %d)", j.ArrayID, l)}
+		if j.Reason != r {
+			s.setReason(ctx, j, r, j.Priority)
+		}
+	}
 }
 
 // remaining counts the tasks of array a not created yet.

@@ -320,3 +320,35 @@ func TestTaskVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestRequeuedTaskKeepsTaskLimit: a task put back in the queue waits, like
+// the tasks not created yet, while its array runs as many as -tc allows
+// (here 1, on a node with room for 2).
+func TestRequeuedTaskKeepsTaskLimit(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.submit(h.alice, arraySpec(1, 2, 1, 1)) // -tc 1
+	t1 := h.waitTask(a.ID, 1, api.Running)
+	h.finish(t1.ID, 0)
+	h.waitState(t1.ID, api.Done)
+	t2 := h.waitTask(a.ID, 2, api.Running)
+	if _, err := h.srv.control(ctx, h.alice, t1.ID, api.ControlRequeue); err != nil {
+		t.Fatal(err)
+	}
+	w := h.waitReason(t1.ID, api.ReasonTaskLimit)
+	if w.State != api.Pending {
+		t.Errorf("requeued task 1 is %s while task 2 runs; want pending", w.State)
+	}
+	h.poke()
+	if n := h.running(); n != 1 {
+		t.Errorf("%d tasks run; want 1 (-tc 1)", n)
+	}
+	h.finish(t2.ID, 0)
+	if again := h.wait(t1.ID, func(j *api.Job) bool { return j.State == api.Running }); again.Attempt != 2 {
+		t.Errorf("task 1 runs again at attempt %d", again.Attempt)
+	}
+	h.finish(t1.ID, 0)
+	if end := h.waitState(a.ID, api.Done); end.Tasks.Done != 2 {
+		t.Errorf("array at the end: %+v", end.Tasks)
+	}
+}

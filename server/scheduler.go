@@ -96,7 +96,8 @@ func (s *Server) pass(ctx context.Context) error {
 		if err != nil {
 			s.log.Warn("executor has no nodes now", "executor", name, "err", err)
 		}
-		offered := offer(only(pending, name))
+		offered, limited := offer(only(pending, name), running)
+		s.waitingTasks(ctx, limited)
 		tasks, err := s.dependedTasks(ctx, offered)
 		if err != nil {
 			return err
