@@ -31,7 +31,7 @@ type write struct {
 	ctx context.Context
 	// fn does the write in tx, with ctx for its statements.
 	fn func(ctx context.Context, tx *sql.Tx) error
-	// light: the write need not be durable at once (NextID, see there).
+	// light: the write need not be durable at once (NextID's, see there).
 	// A batch of light writes only is committed without an fsync.
 	light bool
 	done  chan error
@@ -199,7 +199,7 @@ type stmtKey struct {
 // prepared once, before the first batch: the writing connection is the
 // pool's only one, and a batch holds it.
 var writeStatements = []string{
-	nextIDQuery, insertJobQuery, insertBriefQuery, bumpIDsQuery,
+	reserveIDsQuery, insertJobQuery, insertBriefQuery, bumpIDsQuery,
 	selectJobQuery, updateJobQuery, updateBriefQuery,
 }
 

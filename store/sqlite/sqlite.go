@@ -82,6 +82,9 @@ type Store struct {
 
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // see prepared
+
+	idMu          sync.Mutex
+	idNext, idEnd int64 // ids reserved and not handed out yet: [idNext, idEnd)
 }
 
 // schema lists the migrations: schema[i] takes the database from
@@ -152,8 +155,8 @@ var schema = []string{
 
 // The statements of the writes of jobs, prepared once (writeStatements).
 const (
-	nextIDQuery    = "UPDATE job_ids SET last = last + 1 RETURNING last"
-	insertJobQuery = `INSERT INTO jobs (id, user, state, submitted, array_id, task_id, job) VALUES (?, ?, ?, ?, ?, ?, ?)
+	reserveIDsQuery = "UPDATE job_ids SET last = last + ? RETURNING last"
+	insertJobQuery  = `INSERT INTO jobs (id, user, state, submitted, array_id, task_id, job) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`
 	insertBriefQuery = "INSERT INTO briefs (id, brief) VALUES (?, ?)"
 	bumpIDsQuery     = "UPDATE job_ids SET last = ? WHERE last < ?"
@@ -344,26 +347,42 @@ func (s *Store) migrate(ctx context.Context) error {
 // Path returns the absolute path of the store's file.
 func (s *Store) Path() string { return s.path }
 
-// NextID reserves a job id: one more than the last one handed out.
+// idBlock is how many ids NextID reserves with one write. Ids reserved
+// and not handed out when the process ends are never used: after a
+// restart, ids go on from the end of the last block.
+const idBlock = 64
+
+// NextID hands out the next id of the block this Store reserved, and
+// reserves the next block when that one is used up. Ids increase in the
+// order one Store hands them out; two Stores on the same file hand out
+// ids of different blocks.
 //
-// Its commit is not flushed to the disk by itself (a light write, see
-// commit.go): the id is durable once anything written after it is, in
-// particular the job created with it, since the WAL is flushed up to its
-// end. A crash of godockerd loses nothing (the write is in the kernel's
-// cache); only a power loss can lose an id that no durable write
-// followed, so that it is handed out again. Then the only trace of its
-// first use is the job directory the server may have created for it,
-// and creating that directory again fails: the submission that got the
-// id again is refused, and the next one gets a new id. Flushing every
-// NextID would double the cost of a submission.
+// A reservation's commit is not flushed to the disk by itself (a light
+// write, see commit.go): it is durable once anything written after it
+// is, in particular a job created with one of its ids, since the WAL is
+// flushed up to its end. A crash of godockerd loses nothing (the write
+// is in the kernel's cache); only a power loss can lose a reservation
+// that no durable write followed, and then no job was stored with its
+// ids, so handing them out again leaves no id twice in the store.
+// Flushing every reservation would cost a submission an fsync more.
 func (s *Store) NextID(ctx context.Context) (int64, error) {
-	var id int64
-	err := s.do(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
-		return s.txQueryRow(ctx, tx, nextIDQuery).Scan(&id)
-	})
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("reserve job id: %w", err)
 	}
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	if s.idNext == s.idEnd {
+		var last int64
+		err := s.do(ctx, true, func(ctx context.Context, tx *sql.Tx) error {
+			return s.txQueryRow(ctx, tx, reserveIDsQuery, idBlock).Scan(&last)
+		})
+		if err != nil {
+			return 0, fmt.Errorf("reserve job ids: %w", err)
+		}
+		s.idNext, s.idEnd = last-idBlock+1, last+1
+	}
+	id := s.idNext
+	s.idNext++
 	return id, nil
 }
 
