@@ -83,7 +83,7 @@ func (s *Server) callerOf(r *http.Request) (*caller, error) {
 	if as := r.Header.Get(api.AsUserHeader); as != "" {
 		return s.actAs(p.uid, as)
 	}
-	return s.lookupCaller(p.uid)
+	return s.callerByUID(p.uid)
 }
 
 // actAs is the caller root asks to act as (api.AsUserHeader): exactly that
@@ -92,15 +92,21 @@ func (s *Server) actAs(uid int, name string) (*caller, error) {
 	if uid != 0 {
 		return nil, api.Denied(fmt.Sprintf("only root may act as another user (%s)", api.AsUserHeader))
 	}
-	u, err := user.Lookup(name)
+	id, err := s.kept.uids.get(name, func() (int, error) {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return 0, api.Denied(fmt.Sprintf("cannot act as %q: not a user of this machine", name))
+		}
+		id, err := strconv.Atoi(u.Uid)
+		if err != nil {
+			return 0, fmt.Errorf("user %s: bad uid %q", name, u.Uid)
+		}
+		return id, nil
+	})
 	if err != nil {
-		return nil, api.Denied(fmt.Sprintf("cannot act as %q: not a user of this machine", name))
+		return nil, err
 	}
-	id, err := strconv.Atoi(u.Uid)
-	if err != nil {
-		return nil, fmt.Errorf("user %s: bad uid %q", name, u.Uid)
-	}
-	return s.lookupCaller(id)
+	return s.callerByUID(id)
 }
 
 // writeError is the one place errors become HTTP statuses.

@@ -6,9 +6,11 @@ import (
 	"net"
 	"os/user"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/config"
 )
 
 // caller is who is making a request: the identity the kernel gave us,
@@ -18,6 +20,9 @@ type caller struct {
 	Group  string // primary group's name
 	Groups []int  // supplementary group ids, the primary one excluded
 	Home   string
+
+	namesOnce sync.Once
+	names     map[string]bool // groupNames'
 }
 
 type ctxKey int
@@ -63,9 +68,15 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, peerKey, peer{uid: uid, gid: gid, err: err})
 }
 
+// callerByUID is the caller with that uid, from the user database as it
+// was at most callerTTL ago.
+func (s *Server) callerByUID(uid int) (*caller, error) {
+	return s.kept.callers.get(uid, func() (*caller, error) { return lookupCaller(uid, s.cfg) })
+}
+
 // lookupCaller completes a uid into a caller from the user database. An
 // unknown uid is refused: a job must belong to a user the machine knows.
-func (s *Server) lookupCaller(uid int) (*caller, error) {
+func lookupCaller(uid int, cfg *config.Config) (*caller, error) {
 	u, err := user.LookupId(strconv.Itoa(uid))
 	if err != nil {
 		return nil, api.Denied(fmt.Sprintf("uid %d is not a known user on this machine; ask an admin to create the account", uid))
@@ -75,7 +86,7 @@ func (s *Server) lookupCaller(uid int) (*caller, error) {
 		return nil, fmt.Errorf("user %s: bad primary gid %q", u.Username, u.Gid)
 	}
 	c := &caller{
-		Identity: api.Identity{User: u.Username, UID: uid, GID: gid, Admin: s.cfg.IsAdmin(u.Username, uid)},
+		Identity: api.Identity{User: u.Username, UID: uid, GID: gid, Admin: cfg.IsAdmin(u.Username, uid)},
 		Home:     u.HomeDir,
 	}
 	if g, err := user.LookupGroupId(u.Gid); err == nil {
@@ -94,8 +105,15 @@ func (s *Server) lookupCaller(uid int) (*caller, error) {
 	return c, nil
 }
 
-// groupNames returns the names of the caller's groups, primary included.
+// groupNames returns the names of the caller's groups, primary included,
+// looked up the first time they are asked for. The map is shared: it must
+// not be changed.
 func (c *caller) groupNames() map[string]bool {
+	c.namesOnce.Do(func() { c.names = c.lookupGroupNames() })
+	return c.names
+}
+
+func (c *caller) lookupGroupNames() map[string]bool {
 	names := map[string]bool{}
 	if c.Group != "" {
 		names[c.Group] = true

@@ -46,7 +46,7 @@ func (s *Server) waitForMaintenance(ctx context.Context, pending []*api.Job, m a
 
 // refuseInMaintenance is the admission check of maintenance mode.
 func (s *Server) refuseInMaintenance(ctx context.Context) error {
-	m, err := s.maintenance(ctx)
+	m, err := s.kept.maintenance.get(struct{}{}, func() (api.Maintenance, error) { return s.maintenance(ctx) })
 	if err != nil {
 		return fmt.Errorf("read maintenance mode: %w", err)
 	}
@@ -80,7 +80,9 @@ func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *calle
 			value = "no reason given"
 		}
 	}
-	if err := s.store.SetSetting(r.Context(), settingMaintenance, value); err != nil {
+	err := s.store.SetSetting(r.Context(), settingMaintenance, value)
+	s.kept.maintenance.forget()
+	if err != nil {
 		return err
 	}
 	s.log.Info("maintenance mode", "on", m.On, "message", value, "by", c.User)

@@ -179,7 +179,9 @@ func (s *Server) postProject(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := s.checkProject(&p); err != nil {
 		return err
 	}
-	if err := s.store.CreateProject(r.Context(), &p); err != nil {
+	err := s.store.CreateProject(r.Context(), &p)
+	s.kept.projects.forget()
+	if err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return api.Conflict(fmt.Sprintf("project %s exists already: change it with gctl project set %s", p.Name, p.Name))
 		}
@@ -221,6 +223,7 @@ func (s *Server) putProject(w http.ResponseWriter, r *http.Request, c *caller) e
 			return api.Conflict("project default changed meanwhile: try again")
 		}
 	}
+	s.kept.projects.forget()
 	if errors.Is(err, store.ErrNotFound) {
 		return api.NotFound(fmt.Sprintf("project %q does not exist; create it with gctl project add", name))
 	}
@@ -255,7 +258,9 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, c *caller
 	if n > 0 {
 		return api.Conflict(fmt.Sprintf("project %s has %d jobs waiting or running: delete them, or wait until they end", name, n))
 	}
-	if err := s.store.DeleteProject(ctx, name); err != nil {
+	err = s.store.DeleteProject(ctx, name)
+	s.kept.projects.forget()
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return api.NotFound(fmt.Sprintf("project %q does not exist", name))
 		}
@@ -321,7 +326,9 @@ func (s *Server) putAccount(w http.ResponseWriter, r *http.Request, c *caller) e
 	case a.Quota.CPUSeconds < 0 || a.Quota.MemorySeconds < 0 || a.Quota.GPUSeconds < 0:
 		return api.Invalid("quotas must not be negative (0: no quota)")
 	}
-	if err := s.store.PutAccount(r.Context(), &a); err != nil {
+	err := s.store.PutAccount(r.Context(), &a)
+	s.kept.accounts.forget()
+	if err != nil {
 		return fmt.Errorf("store account of %s: %w", name, err)
 	}
 	s.log.Info("account changed", "user", name, "priority", a.Priority, "by", c.User)

@@ -104,6 +104,7 @@ func TestProjects(t *testing.T) {
 		t.Errorf("dave, in no group of bio's: %v; want denied", err)
 	}
 	h.must(h.admin, "PUT", "/api/v1/projects/bio", strings.Replace(bio, "@lab", "@"+g.name, 1), 200)
+	dave = h.user("dave", 5004) // as looked up again once in the group
 	dave.Groups = []int{g.id}
 	held := in("bio", 1)
 	held.Hold = true

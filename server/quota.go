@@ -84,7 +84,7 @@ func hasQuota(accounts map[string]*api.Account) bool {
 // refuseOverQuota is the admission check of quotas: a user or project
 // whose budget is spent may not submit until it resets.
 func (s *Server) refuseOverQuota(ctx context.Context, c *caller, p *api.Project) error {
-	a, err := s.account(ctx, c.User)
+	a, err := s.kept.accounts.get(c.User, func() (*api.Account, error) { return s.account(ctx, c.User) })
 	if err != nil {
 		return err
 	}

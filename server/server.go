@@ -47,6 +47,8 @@ type Server struct {
 
 	userDirs sync.Map // userDirKey: SharedDir/USER set up (makeJobDir)
 
+	kept kept // what requests read, kept a while
+
 	// admitMu makes a submission's count of waiting jobs and its storing
 	// one step while a cap on waiting jobs is set (see submit).
 	admitMu sync.Mutex
@@ -89,6 +91,7 @@ func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus clus
 		nodesCache:  map[string]nodesEntry{},
 		launching:   map[attempt]bool{},
 		launchSlots: make(chan struct{}, startParallelism),
+		kept:        newKept(),
 		ledger:      newLedger(time.Duration(cfg.Scheduler.UserResetUsageDuration), time.Duration(cfg.Scheduler.UsageHalfLife)),
 	}
 	for _, e := range execs {

@@ -192,7 +192,7 @@ func (s *Server) validate(ctx context.Context, c *caller, spec *api.Spec) (*chec
 	if spec.Project == "" {
 		spec.Project = api.DefaultProject
 	}
-	p, err := s.project(ctx, spec.Project)
+	p, err := s.kept.projects.get(spec.Project, func() (*api.Project, error) { return s.project(ctx, spec.Project) })
 	if errors.Is(err, api.ErrNotFound) {
 		return nil, api.Invalid(fmt.Sprintf("project %q does not exist: gctl project list shows those that do (or leave out -P)", spec.Project))
 	}
