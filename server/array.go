@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -288,7 +287,7 @@ func taskOf(a *api.Job, n, id int64) *api.Job {
 }
 
 // createTask stores task number n of array a as a running job on node,
-// with its directory, its output files and its execution resolved for it,
+// with its output files and its execution resolved for it,
 // and claims its start (starting): the caller launches it (launchLater)
 // or lets it go (started).
 func (s *Server) createTask(ctx context.Context, a *api.Job, n int64, node string) (*api.Job, error) {
@@ -307,9 +306,6 @@ func (s *Server) createTask(ctx context.Context, a *api.Job, n int64, node strin
 		return nil, err
 	}
 	t.Run = s.buildRun(t, ck)
-	if err := s.makeTaskDir(t); err != nil {
-		return nil, fmt.Errorf("create the directory of task %s: %w", t.Ref(), err)
-	}
 	now := time.Now().UTC()
 	t.State, t.Node, t.Started, t.Submitted = api.Running, node, now, now
 	t.Container = executor.ContainerName(t)
@@ -321,16 +317,6 @@ func (s *Server) createTask(ctx context.Context, a *api.Job, n int64, node strin
 		return nil, fmt.Errorf("store task %s: %w", t.Ref(), err)
 	}
 	return t, nil
-}
-
-// makeTaskDir creates a task's directory in its array's, owned by the
-// user. The array's directory is the user's: a directory or link the user
-// put there under the task's number is refused, not followed.
-func (s *Server) makeTaskDir(t *api.Job) error {
-	if err := os.Mkdir(t.Dir, 0o700); err != nil {
-		return err
-	}
-	return os.Lchown(t.Dir, t.UID, t.GID)
 }
 
 // taskEnded counts a finished task on its array's record, and finishes

@@ -189,26 +189,23 @@ func TestHoldJidAd(t *testing.T) {
 	}
 }
 
-// TestTaskThatCannotBeCreated: a task whose creation fails (here its
-// directory is taken by a file the user put there) is recorded as failed
-// with the reason, and the array goes on.
+// TestTaskThatCannotBeCreated: a task that cannot start (here its
+// directory is taken by a file the user put in the array's) is recorded
+// as failed with the reason, and the array goes on.
 func TestTaskThatCannotBeCreated(t *testing.T) {
 	h := newHarness(t, nil)
-	spec := arraySpec(1, 2, 1, 1)
-	spec.Hold = true
-	a := h.submit(h.alice, spec)
-	if err := os.WriteFile(filepath.Join(a.Dir, "1"), nil, 0o600); err != nil {
+	a := h.submit(h.alice, arraySpec(1, 3, 1, 1))
+	first := h.launched(h.waitTask(a.ID, 1, api.Running).ID)
+	if err := os.WriteFile(filepath.Join(a.Dir, "2"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.srv.control(context.Background(), h.alice, a.ID, api.ControlRelease); err != nil {
-		t.Fatal(err)
+	h.finish(first.ID, 0)
+	failed := h.waitTask(a.ID, 2, api.Failed)
+	if failed.Reason.Code != api.ReasonStartFailed || !strings.Contains(failed.Reason.Message, "not a directory") {
+		t.Errorf("task 2: %+v", failed.Reason)
 	}
-	failed := h.waitTask(a.ID, 1, api.Failed)
-	if failed.Reason.Code != api.ReasonStartFailed || !strings.Contains(failed.Reason.Message, "file exists") {
-		t.Errorf("task 1: %+v", failed.Reason)
-	}
-	h.finish(h.waitTask(a.ID, 2, api.Running).ID, 0)
-	if end := h.waitState(a.ID, api.Failed); end.Tasks.Failed != 1 || end.Tasks.Done != 1 {
+	h.finish(h.waitTask(a.ID, 3, api.Running).ID, 0)
+	if end := h.waitState(a.ID, api.Failed); end.Tasks.Failed != 1 || end.Tasks.Done != 2 {
 		t.Errorf("array: %+v", end.Tasks)
 	}
 }

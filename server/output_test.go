@@ -16,7 +16,7 @@ import (
 // others may not; a file the job did not write is never served.
 func TestOutput(t *testing.T) {
 	h := newHarness(t, nil)
-	j := h.submit(h.alice, script("echo\n"))
+	j := h.launched(h.submit(h.alice, script("echo\n")).ID)
 	write := func(path, content string, uid int) {
 		t.Helper()
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {

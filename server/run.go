@@ -208,16 +208,32 @@ func (s *Server) jobEnv(j *api.Job, workDir, out, errPath, script string) []stri
 	return out2
 }
 
-// makeJobDir creates SharedDir/USER/ID owned by the job's user, with the
-// script in it. SharedDir/USER belongs to root (group: the user's primary
-// group, mode 0750), so a user cannot swap it for a link and make root
-// write elsewhere; the job directory stays root's until its content is in
-// place, then becomes the user's (mode 0700: nobody else reads it).
+// makeJobDir creates the job's directory, SharedDir/USER/ID, owned by the
+// job's user, with the script in it; for a task, its array's directory
+// first, then the task's in it. It runs when the job starts, as Grid
+// Engine and Slurm create output files then: a submission touches no
+// file system, and a job deleted before it starts leaves nothing. A
+// directory made by an earlier attempt (a requeued or restarted job) is
+// kept, and a script missing from it is written again.
+//
+// SharedDir/USER belongs to root (group: the user's primary group, mode
+// 0750), so a user cannot swap a job's directory for a link and make root
+// write elsewhere; a new job directory stays root's until its content is
+// in place, then becomes the user's (mode 0700: nobody else reads it).
+// The script is created, never opened if there, and links are never
+// followed: what the user changed in their directory stays theirs.
 func (s *Server) makeJobDir(j *api.Job) error {
 	if j.User == "" || j.User != filepath.Base(j.User) || strings.HasPrefix(j.User, ".") {
 		return fmt.Errorf("user name %q cannot name a directory", j.User)
 	}
+	dir := j.Dir
+	if j.ArrayID != 0 {
+		dir = filepath.Dir(j.Dir)
+	}
 	userDir := filepath.Join(s.cfg.SharedDir, j.User)
+	if filepath.Dir(dir) != userDir {
+		return fmt.Errorf("job directory %s is not in %s", dir, userDir)
+	}
 	// SharedDir/USER is set up once per user and group in this process;
 	// only root can change it afterwards. If it has gone (an admin
 	// cleaned up), it is set up again.
@@ -229,35 +245,71 @@ func (s *Server) makeJobDir(j *api.Job) error {
 		}
 		s.userDirs.Store(key, struct{}{})
 	}
-	err := os.Mkdir(j.Dir, 0o700)
+	err := mkdirOrKeep(dir)
 	if ready && errors.Is(err, fs.ErrNotExist) {
 		s.userDirs.Delete(key)
 		if err = makeUserDir(userDir, j.GID); err == nil {
 			s.userDirs.Store(key, struct{}{})
-			err = os.Mkdir(j.Dir, 0o700)
+			err = mkdirOrKeep(dir)
 		}
 	}
 	if err != nil {
 		return err
 	}
 	if j.Spec.Script != "" {
-		path := filepath.Join(j.Dir, ScriptName)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
-		if err != nil {
-			return err
-		}
-		_, werr := f.WriteString(j.Spec.Script)
-		if err := f.Close(); werr == nil {
-			werr = err
-		}
-		if werr != nil {
-			return fmt.Errorf("write %s: %w", path, werr)
-		}
-		if err := os.Lchown(path, j.UID, j.GID); err != nil {
+		if err := writeScript(filepath.Join(dir, ScriptName), j.Spec.Script, j.UID, j.GID); err != nil {
 			return err
 		}
 	}
+	if err := os.Lchown(dir, j.UID, j.GID); err != nil {
+		return err
+	}
+	if j.ArrayID == 0 {
+		return nil
+	}
+	// The array's directory is the user's: a link the user put there
+	// under the task's number is refused, not followed.
+	if err := mkdirOrKeep(j.Dir); err != nil {
+		return err
+	}
 	return os.Lchown(j.Dir, j.UID, j.GID)
+}
+
+// mkdirOrKeep creates dir (mode 0700), or keeps the directory there; a
+// link or a file there is an error.
+func mkdirOrKeep(dir string) error {
+	err := os.Mkdir(dir, 0o700)
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	fi, lerr := os.Lstat(dir)
+	if lerr != nil {
+		return lerr
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is in the way of the job's directory: it is not a directory", dir)
+	}
+	return nil
+}
+
+// writeScript creates the script file at path, owned by uid:gid, unless
+// a file is there already.
+func writeScript(path, script string, uid, gid int) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteString(script)
+	if err := f.Close(); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return os.Lchown(path, uid, gid)
 }
 
 // userDirKey names a user's directory as it was set up: for that user's

@@ -442,7 +442,13 @@ func (s *Server) launchLater(ctx context.Context, ex executor.Executor, j *api.J
 
 // startContainer starts j's container, and records a failure to start.
 func (s *Server) startContainer(ctx context.Context, ex executor.Executor, j *api.Job) {
-	if err := ex.Start(ctx, j, executor.Placement{Node: j.Node}); err != nil {
+	err := s.makeJobDir(j)
+	if err != nil {
+		err = fmt.Errorf("create the job's directory: %w", err)
+	} else {
+		err = ex.Start(ctx, j, executor.Placement{Node: j.Node})
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			// Shutting down: the job stays marked running, and the next
 			// start-up's reconciliation starts it.

@@ -180,6 +180,30 @@ func (h *harness) finish(id int64, code int) {
 	}
 }
 
+// launched waits for job id's container to exist, and returns the job:
+// its directory is made then, just before the container.
+func (h *harness) launched(id int64) *api.Job {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		j, err := h.st.Job(context.Background(), id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		st, err := h.sim.Inspect(context.Background(), j)
+		if err != nil {
+			h.t.Fatalf("job %d's container: %v", id, err)
+		}
+		if st.State != executor.StateMissing {
+			return j
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("job %d (%s) has no container", id, j.State)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // waitState waits (bounded) for the job to reach state, watching the bus.
 func (h *harness) waitState(id int64, want api.State) *api.Job {
 	h.t.Helper()
@@ -291,9 +315,16 @@ func TestDelete(t *testing.T) {
 	h.waitState(other.ID, api.Killed)
 }
 
+// TestJobDirectory: a job's directory is made when it starts, the user's,
+// with the script in it; a job that never started has none.
 func TestJobDirectory(t *testing.T) {
 	h := newHarness(t, nil)
-	j := h.submit(h.alice, script("#!/bin/sh\necho hi\n"))
+	held := script("true\n")
+	held.Hold = true
+	if j := h.submit(h.alice, held); dirExists(j.Dir) {
+		t.Errorf("held job %d has a directory already", j.ID)
+	}
+	j := h.launched(h.submit(h.alice, script("#!/bin/sh\necho hi\n")).ID)
 	fi, err := os.Stat(j.Dir)
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +337,7 @@ func TestJobDirectory(t *testing.T) {
 	if err != nil || string(b) != "#!/bin/sh\necho hi\n" {
 		t.Errorf("script = %q, %v", b, err)
 	}
-	if j.Dir != filepath.Join(h.cfg.SharedDir, "alice", "1") || j.Stdout != filepath.Join(j.Dir, "stdout") {
+	if j.Dir != filepath.Join(h.cfg.SharedDir, "alice", "2") || j.Stdout != filepath.Join(j.Dir, "stdout") {
 		t.Errorf("dir %s stdout %s", j.Dir, j.Stdout)
 	}
 	// The user's directory is root's: alice cannot swap it for a link.
@@ -319,7 +350,7 @@ func TestJobDirectory(t *testing.T) {
 	if err := os.RemoveAll(filepath.Dir(j.Dir)); err != nil {
 		t.Fatal(err)
 	}
-	again := h.submit(h.alice, script("true\n"))
+	again := h.launched(h.submit(h.alice, script("true\n")).ID)
 	ud, err = os.Lstat(filepath.Dir(again.Dir))
 	if err != nil || !ud.IsDir() || ud.Sys().(*syscall.Stat_t).Uid != 0 || ud.Mode().Perm() != 0o750 {
 		t.Errorf("SharedDir/alice after its removal: %v, %v", ud, err)
@@ -606,7 +637,7 @@ func TestSharedDirReachable(t *testing.T) {
 	if err := h.srv.prepareSharedDir(); err != nil {
 		t.Fatal(err)
 	}
-	j := h.submit(h.alice, script("echo"))
+	j := h.launched(h.submit(h.alice, script("echo")).ID)
 	if !mayAccess(j.Dir, h.alice.UID, []int{h.alice.GID}, permRead|permWrite|permExec) {
 		t.Errorf("alice cannot reach her job directory %s", j.Dir)
 	}
@@ -742,4 +773,9 @@ func testLog() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+func dirExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }

@@ -45,9 +45,9 @@ type checked struct {
 	executor string // where the job runs
 }
 
-// submit validates spec for c, stores the job and prepares its directory.
-// Nothing is created when validation fails, except that the job id
-// reserved for it is never used.
+// submit validates spec for c and stores the job; its directory is made
+// when it starts (makeJobDir). Nothing is created when validation fails,
+// except that the job id reserved for it is never used.
 func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job, error) {
 	if err := s.refuseInMaintenance(ctx); err != nil {
 		return nil, err
@@ -101,11 +101,7 @@ func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job
 		return nil, err
 	}
 	j.Run = s.buildRun(j, ck)
-	if err := s.makeJobDir(j); err != nil {
-		return nil, fmt.Errorf("create directory of job %d: %w", id, err)
-	}
 	if err := s.store.CreateJob(ctx, j); err != nil {
-		_ = os.RemoveAll(j.Dir)
 		return nil, fmt.Errorf("store job %d: %w", id, err)
 	}
 	return j, nil
