@@ -437,9 +437,20 @@ func (s *Store) createJob(ctx context.Context, j *api.Job) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, false, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.do(ctx, false, func(ctx context.Context, tx *sql.Tx) error {
 		return s.insertJob(ctx, tx, j, doc, brief)
 	})
+	if err != nil {
+		return err
+	}
+	// Past an id of the block, or beyond it: NextID goes on after it.
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	if j.ID >= s.idNext {
+		s.idNext = j.ID + 1
+		s.idEnd = max(s.idEnd, s.idNext)
+	}
+	return nil
 }
 
 func (s *Store) insertJob(ctx context.Context, tx *sql.Tx, j *api.Job, doc []byte, brief string) error {

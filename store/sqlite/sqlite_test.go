@@ -189,13 +189,23 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
+// TestCreateJobMovesCounter: a job created with an id NextID did not hand
+// out (imported) moves the ids past it, in the block NextID holds or
+// beyond it.
 func TestCreateJobMovesCounter(t *testing.T) {
 	s := tempStore(t)
-	if err := s.CreateJob(t.Context(), job(1000, "alice", api.Pending)); err != nil {
+	ctx := t.Context()
+	first, err := s.NextID(ctx) // holds a block from here on
+	if err != nil {
 		t.Fatal(err)
 	}
-	if id, err := s.NextID(t.Context()); err != nil || id <= 1000 {
-		t.Errorf("NextID after job 1000 was created = %d, %v; want more than 1000", id, err)
+	for _, imported := range []int64{first + 10, first + 1000} {
+		if err := s.CreateJob(ctx, job(imported, "alice", api.Pending)); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := s.NextID(ctx); err != nil || id <= imported {
+			t.Errorf("NextID after job %d was created = %d, %v; want more than %d", imported, id, err, imported)
+		}
 	}
 }
 
