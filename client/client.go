@@ -68,16 +68,20 @@ func FromEnv() *Client {
 // Socket is the path the client connects to.
 func (c *Client) Socket() string { return c.socket }
 
-// Submit asks the server to queue a job. The answer is the job as stored
-// (its id, name, state and reason).
+// Submit asks the server to queue a job. The answer is the job's brief
+// (api.Job.Brief: its id, name, state, reason, resources, array and
+// dependencies); Job reads the rest.
 func (c *Client) Submit(ctx context.Context, spec api.Spec) (*api.Job, error) {
 	var j api.Job
-	err := c.do(ctx, http.MethodPost, "/api/v1/jobs", nil, api.SubmitRequest{Spec: spec}, &j)
+	err := c.do(ctx, http.MethodPost, "/api/v1/jobs", briefView, api.SubmitRequest{Spec: spec}, &j)
 	if err != nil {
 		return nil, err
 	}
 	return &j, nil
 }
+
+// briefView asks for api.Job.Brief of each job.
+var briefView = url.Values{"view": {"brief"}}
 
 // Job returns one job. A missing job, or one the caller may not see, is an
 // error matching api.ErrNotFound.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -555,6 +556,25 @@ func TestAPI(t *testing.T) {
 	resp, _ = do(h.alice, "POST", "/api/v1/jobs", `{"spec":{"name":"j","script":"x"},"user":"bob"}`)
 	if resp.StatusCode != 400 {
 		t.Errorf("a request naming a user must be refused, got %d", resp.StatusCode)
+	}
+	// A submission answers with the job, whole or brief, and where it is.
+	for view, whole := range map[string]bool{"": true, "?view=brief": false} {
+		resp, body = do(h.alice, "POST", "/api/v1/jobs"+view, `{"spec":{"name":"sub","script":"echo SECRET-2","cpus":1}}`)
+		var got api.Job
+		if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != 201 {
+			t.Fatalf("submission%s: %d %s", view, resp.StatusCode, body)
+		}
+		if loc := resp.Header.Get("Location"); got.ID == 0 || got.Name != "sub" || got.State != api.Pending || loc != fmt.Sprintf("/api/v1/jobs/%d", got.ID) {
+			t.Errorf("submission%s: id %d, name %q, state %s, Location %q", view, got.ID, got.Name, got.State, loc)
+		}
+		if hasRun := got.Run != nil && strings.Contains(body, "SECRET-2"); hasRun != whole {
+			t.Errorf("submission%s answered with run and script: %v, want %v: %s", view, hasRun, whole, body)
+		}
+	}
+	before, _ := h.st.Count(context.Background(), store.Query{})
+	resp, body = do(h.alice, "POST", "/api/v1/jobs?view=all", `{"spec":{"name":"sub","script":"x"}}`)
+	if after, _ := h.st.Count(context.Background(), store.Query{}); resp.StatusCode != 400 || !strings.Contains(body, "views: brief") || after != before {
+		t.Errorf("submission with an unknown view: %d %s, %d jobs stored; want 400 naming the views, none stored", resp.StatusCode, body, after-before)
 	}
 	resp, body = do(h.bob, "DELETE", "/api/v1/jobs/1", "")
 	if resp.StatusCode != 403 {
