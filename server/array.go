@@ -296,16 +296,9 @@ func (s *Server) createTask(ctx context.Context, a *api.Job, n int64, node strin
 		return nil, fmt.Errorf("reserve an id: %w", err)
 	}
 	t := taskOf(a, n, id)
-	// The task runs as the array was submitted, checked again now: its
-	// owner may have lost a right since.
-	ck, err := s.validate(ctx, ownerOf(a), &t.Spec)
-	if err != nil {
+	if err := s.resolveExecution(ctx, t); err != nil {
 		return nil, err
 	}
-	if err := s.resolveOutput(t, ck); err != nil {
-		return nil, err
-	}
-	t.Run = s.buildRun(t, ck)
 	now := time.Now().UTC()
 	t.State, t.Node, t.Started, t.Submitted = api.Running, node, now, now
 	t.Container = executor.ContainerName(t)

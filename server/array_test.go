@@ -305,7 +305,8 @@ func TestTaskVariables(t *testing.T) {
 	}
 	// A job that is not a task says so the way Grid Engine does, and has
 	// no Slurm array variables.
-	j := h.submit(h.alice, script("x"))
+	h2 := newHarness(t, nil) // h's node is full of tasks
+	j := h2.waitState(h2.submit(h2.alice, script("x")).ID, api.Running)
 	for _, kv := range []string{"GODOCKER_TASK_ID=", "SGE_TASK_ID=undefined", "SGE_TASK_FIRST=undefined", "SGE_TASK_LAST=undefined", "SGE_TASK_STEPSIZE=undefined"} {
 		if !containsEnv(j.Run.Env, kv) {
 			t.Errorf("a job that is not a task lacks %s", kv)

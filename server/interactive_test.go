@@ -17,7 +17,7 @@ import (
 // (a long-lived process as the user), with no script in its directory.
 func TestInteractiveJob(t *testing.T) {
 	h := newHarness(t, nil)
-	j := h.submit(h.alice, api.Spec{Interactive: true, CPUs: 1, Memory: gib})
+	j := h.launched(h.submit(h.alice, api.Spec{Interactive: true, CPUs: 1, Memory: gib}).ID)
 	if j.Name != InteractiveName {
 		t.Errorf("name %q, want %q", j.Name, InteractiveName)
 	}

@@ -355,7 +355,6 @@ func (s *Server) alter(ctx context.Context, c *caller, id int64, a api.Alter) (*
 			return api.Conflict(fmt.Sprintf("job %d started meanwhile (%s)", id, j.State))
 		}
 		j.Spec, j.Name, j.Project, j.Executor = spec, spec.Name, spec.Project, ck.executor
-		j.Run = s.buildRun(j, ck)
 		return nil
 	})
 }

@@ -180,7 +180,7 @@ func TestAlter(t *testing.T) {
 		t.Errorf("bob altering alice's job: %v", err)
 	}
 	a, err := h.srv.alter(ctx, h.alice, j.ID, api.Alter{CPUs: &two, Name: &name})
-	if err != nil || a.Spec.CPUs != 2 || a.Run.CPUs != 2 || a.Name != "renamed" || !containsEnv(a.Run.Env, "NSLOTS=2") {
+	if err != nil || a.Spec.CPUs != 2 || a.Name != "renamed" {
 		t.Fatalf("alter: %v %+v", err, a)
 	}
 	for _, bad := range []api.Alter{{CPUs: ptr(1000)}, {Priority: ptr(10)}, {Name: ptr("1bad")},
@@ -195,6 +195,11 @@ func TestAlter(t *testing.T) {
 	}
 	if _, err := h.srv.alter(ctx, h.bob, b.ID, api.Alter{CPUs: &two}); !errors.Is(err, api.ErrConflict) {
 		t.Errorf("altering a running job: %v; want conflict", err)
+	}
+	// It runs as altered.
+	h.finish(b.ID, 0)
+	if r := h.waitState(j.ID, api.Running).Run; r.CPUs != 2 || !containsEnv(r.Env, "NSLOTS=2") {
+		t.Errorf("the altered job runs with %d cpus, NSLOTS=2 %v", r.CPUs, containsEnv(r.Env, "NSLOTS=2"))
 	}
 }
 
@@ -262,13 +267,10 @@ func TestAlterIsStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cur.Spec.Priority != -100 || cur.Spec.Memory != 2*gib || cur.Run.Memory != 2*gib || cur.Spec.Walltime != 3600 ||
+	if cur.Spec.Priority != -100 || cur.Spec.Memory != 2*gib || cur.Spec.Walltime != 3600 ||
 		len(cur.Spec.Dependencies) != 1 || cur.Spec.Dependencies[0].Type != api.AfterOK || !slices.Equal(cur.Spec.Dependencies[0].Jobs, []int64{b.ID}) {
-		t.Errorf("stored after alter: priority %d, memory %d (run %d), walltime %d, dependencies %+v",
-			cur.Spec.Priority, cur.Spec.Memory, cur.Run.Memory, cur.Spec.Walltime, cur.Spec.Dependencies)
-	}
-	if !containsEnv(cur.Run.Env, "SLURM_MEM_PER_NODE=2048") {
-		t.Errorf("the environment was not rebuilt for 2G: %v", cur.Run.Env)
+		t.Errorf("stored after alter: priority %d, memory %d, walltime %d, dependencies %+v",
+			cur.Spec.Priority, cur.Spec.Memory, cur.Spec.Walltime, cur.Spec.Dependencies)
 	}
 	if w := h.waitReason(j.ID, api.ReasonDependency); w.Reason.Message != fmt.Sprintf("waiting for job %d to end (afterok)", b.ID) {
 		t.Errorf("the altered job waits for %q", w.Reason.Message)
@@ -281,5 +283,52 @@ func TestAlterIsStored(t *testing.T) {
 	}
 	if cur, _ := h.st.Job(ctx, j.ID); cur.Spec.Priority != 5 || len(cur.Spec.Dependencies) != 0 || cur.Spec.Memory != 2*gib {
 		t.Errorf("stored after the admin's alter: priority %d, dependencies %+v, memory %d", cur.Spec.Priority, cur.Spec.Dependencies, cur.Spec.Memory)
+	}
+	// It runs as altered, at the priority only an admin may give it.
+	h.finish(b.ID, 0)
+	run := h.waitState(j.ID, api.Running)
+	if run.Run.Memory != 2*gib || !containsEnv(run.Run.Env, "SLURM_MEM_PER_NODE=2048") {
+		t.Errorf("the altered job runs with memory %d, SLURM_MEM_PER_NODE=2048 %v", run.Run.Memory, containsEnv(run.Run.Env, "SLURM_MEM_PER_NODE=2048"))
+	}
+}
+
+// TestExecutionIsDecidedAtStart: how a job runs is decided as each attempt
+// starts: a requeued job knows it was restarted (RESTARTED, Grid Engine;
+// SLURM_RESTART_COUNT), and a right its owner lost while it waited is
+// not used: it fails with the reason.
+func TestExecutionIsDecidedAtStart(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	j := h.waitState(h.submit(h.alice, script("x")).ID, api.Running)
+	for _, kv := range []string{"RESTARTED=0", "SLURM_RESTART_COUNT=0"} {
+		if !containsEnv(j.Run.Env, kv) {
+			t.Errorf("first attempt lacks %s", kv)
+		}
+	}
+	h.finish(j.ID, 0)
+	h.waitState(j.ID, api.Done)
+	if _, err := h.srv.control(ctx, h.alice, j.ID, api.ControlRequeue); err != nil {
+		t.Fatal(err)
+	}
+	again := h.wait(j.ID, func(j *api.Job) bool { return j.State == api.Running && j.Attempt == 2 })
+	for _, kv := range []string{"RESTARTED=1", "SLURM_RESTART_COUNT=1"} {
+		if !containsEnv(again.Run.Env, kv) {
+			t.Errorf("second attempt lacks %s", kv)
+		}
+	}
+	h.finish(j.ID, 0)
+
+	// alice leaves project lab while her job in it waits.
+	h.must(h.admin, "POST", "/api/v1/projects", `{"name":"lab","members":["alice"]}`, 201)
+	spec := script("x")
+	spec.Project, spec.Hold = "lab", true
+	held := h.submit(h.alice, spec)
+	h.must(h.admin, "PUT", "/api/v1/projects/lab", `{"name":"lab","members":["bob"]}`, 200)
+	if _, err := h.srv.control(ctx, h.alice, held.ID, api.ControlRelease); err != nil {
+		t.Fatal(err)
+	}
+	failed := h.waitState(held.ID, api.Failed)
+	if failed.Reason.Code != api.ReasonStartFailed || !strings.Contains(failed.Reason.Message, "not a member of project lab") || failed.Run != nil {
+		t.Errorf("a job whose owner left its project: %+v, run %v; want failed, StartFailed naming the project, never run", failed.Reason, failed.Run)
 	}
 }

@@ -118,7 +118,7 @@ func TestProjects(t *testing.T) {
 
 	// The project's volume is mounted, read-only as the project says,
 	// though the volume's own users do not include alice.
-	first := h.submit(h.alice, in("bio", 1))
+	first := h.waitState(h.submit(h.alice, in("bio", 1)).ID, api.Running)
 	var mounted *api.Mount
 	for i, m := range first.Run.Mounts {
 		if m.Target == "/ref" {

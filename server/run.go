@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -40,6 +41,30 @@ if [ "$mode" = default-shell ]; then
 	exec sh "$@"
 fi
 exec "$@"`
+
+// resolveExecution decides how j's current attempt runs, as it starts:
+// its owner's rights are checked again (they may have lost one since
+// submission), its output files resolved again, and j.Run built for this
+// attempt (RESTARTED counts it). It changes j's Spec defaults, Stdout,
+// Stderr and Run. An error that is the owner's (api.Error) means the job
+// cannot run as submitted.
+func (s *Server) resolveExecution(ctx context.Context, j *api.Job) error {
+	// The priority is the scheduler's business: an admin may have raised
+	// it above what the owner may ask for.
+	spec := j.Spec
+	spec.Priority = 0
+	ck, err := s.validate(ctx, ownerOf(j), &spec)
+	if err != nil {
+		return err
+	}
+	spec.Priority = j.Spec.Priority
+	j.Spec = spec
+	if err := s.resolveOutput(j, ck); err != nil {
+		return err
+	}
+	j.Run = s.buildRun(j, ck)
+	return nil
+}
 
 // buildRun decides the job's execution: the whole contract of DESIGN.md
 // in one place, so that every executor runs the same thing.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -380,6 +381,34 @@ func (s *Server) reject(ctx context.Context, planned *api.Job, r api.Reason) {
 	s.publish(api.EventFinished, j)
 }
 
+// cannotStart ends a planned job whose execution could not be decided:
+// its owner lost a right it needs, or what it uses is gone (a volume, the
+// working directory). Other errors (the store's, say) leave it pending:
+// the next pass tries again.
+func (s *Server) cannotStart(ctx context.Context, planned *api.Job, cause error) {
+	var ae *api.Error
+	if !errors.As(cause, &ae) {
+		s.log.Error("decide how a job runs", "job", planned.ID, "err", cause)
+		return
+	}
+	r := api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + ae.Message}
+	j, err := s.store.UpdateJob(ctx, planned.ID, func(j *api.Job) error {
+		if j.State != api.Pending || j.Attempt != planned.Attempt {
+			return errSkip
+		}
+		j.State, j.Reason, j.Ended = api.Failed, r, time.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			s.log.Error("record a job that cannot start", "job", planned.ID, "err", err)
+		}
+		return
+	}
+	s.log.Warn("job could not start", "job", j.ID, "user", j.User, "reason", r.Message)
+	s.publish(api.EventFinished, j)
+}
+
 // start marks the job running, then starts its container. Marking first
 // means a server that dies in between finds a running job with no
 // container at start-up, and starts it then (Start is idempotent).
@@ -389,9 +418,17 @@ func (s *Server) start(ctx context.Context, ex executor.Executor, planned *api.J
 	if !s.starting(planned) {
 		return
 	}
+	resolved := planned.Clone()
+	if err := s.resolveExecution(ctx, resolved); err != nil {
+		s.started(planned)
+		s.cannotStart(ctx, planned, err)
+		return
+	}
 	now := time.Now().UTC()
 	j, err := s.store.UpdateJob(ctx, planned.ID, func(j *api.Job) error {
-		if j.State != api.Pending || j.Attempt != planned.Attempt {
+		// Changed since it was planned (gctl alter): the next pass
+		// plans it again.
+		if j.State != api.Pending || j.Attempt != planned.Attempt || !reflect.DeepEqual(j.Spec, planned.Spec) {
 			return errSkip
 		}
 		j.State = api.Running
@@ -399,6 +436,7 @@ func (s *Server) start(ctx context.Context, ex executor.Executor, planned *api.J
 		j.Started = now
 		j.Reason = api.Reason{}
 		j.Container = executor.ContainerName(j)
+		j.Spec, j.Stdout, j.Stderr, j.Run = resolved.Spec, resolved.Stdout, resolved.Stderr, resolved.Run
 		return nil
 	})
 	if err != nil {

@@ -367,7 +367,7 @@ func TestRun(t *testing.T) {
 	spec.Args = []string{"x y"}
 	spec.Env = map[string]string{"FOO": "bar", "JOB_ID": "forged"}
 	spec.CPUs = 2
-	j := h.submit(h.alice, spec)
+	j := h.waitState(h.submit(h.alice, spec).ID, api.Running)
 	r := j.Run
 	if r.UID != 5001 || r.GID != 5001 || r.CPUs != 2 || r.Memory != gib || r.Pids != 4096 {
 		t.Errorf("run identity/limits: %+v", r)
@@ -453,10 +453,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 	// The working directory and a read-only volume, used properly, work.
 	ok := api.Spec{Name: "j", Script: "x", Cwd: h.alice.Home, Volumes: []string{"ref"}, Stdout: "out.txt"}
-	j, err := h.srv.submit(context.Background(), h.alice, ok)
+	submitted, err := h.srv.submit(context.Background(), h.alice, ok)
 	if err != nil {
 		t.Fatalf("valid submission refused: %v", err)
 	}
+	h.srv.poke()
+	j := h.waitState(submitted.ID, api.Running)
 	if j.Run.WorkDir != h.alice.Home || j.Stdout != filepath.Join(h.alice.Home, "out.txt") {
 		t.Errorf("workdir %s stdout %s", j.Run.WorkDir, j.Stdout)
 	}
@@ -466,7 +468,7 @@ func TestRootJobsWhereAllowed(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.RootUsers = []string{"alice"} })
 	spec := script("id")
 	spec.Root = true
-	j := h.submit(h.alice, spec)
+	j := h.waitState(h.submit(h.alice, spec).ID, api.Running)
 	if j.Run.UID != 0 {
 		t.Errorf("root job runs as uid %d", j.Run.UID)
 	}
@@ -567,8 +569,8 @@ func TestAPI(t *testing.T) {
 		if loc := resp.Header.Get("Location"); got.ID == 0 || got.Name != "sub" || got.State != api.Pending || loc != fmt.Sprintf("/api/v1/jobs/%d", got.ID) {
 			t.Errorf("submission%s: id %d, name %q, state %s, Location %q", view, got.ID, got.Name, got.State, loc)
 		}
-		if hasRun := got.Run != nil && strings.Contains(body, "SECRET-2"); hasRun != whole {
-			t.Errorf("submission%s answered with run and script: %v, want %v: %s", view, hasRun, whole, body)
+		if hasScript := strings.Contains(body, "SECRET-2"); hasScript != whole {
+			t.Errorf("submission%s answered with the script: %v, want %v: %s", view, hasScript, whole, body)
 		}
 	}
 	before, _ := h.st.Count(context.Background(), store.Query{})
@@ -625,8 +627,12 @@ func TestMarkedRunningWithoutContainer(t *testing.T) {
 	spec := script("x")
 	spec.Hold = true
 	j := h.submit(h.alice, spec)
+	resolved := j.Clone()
+	if err := h.srv.resolveExecution(ctx, resolved); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.st.UpdateJob(ctx, j.ID, func(j *api.Job) error {
-		j.State, j.Node, j.Started = api.Running, "n1", time.Now()
+		j.State, j.Node, j.Started, j.Run = api.Running, "n1", time.Now(), resolved.Run
 		return nil
 	}); err != nil {
 		t.Fatal(err)

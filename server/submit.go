@@ -100,7 +100,7 @@ func (s *Server) submit(ctx context.Context, c *caller, spec api.Spec) (*api.Job
 	if err := s.resolveOutput(j, ck); err != nil {
 		return nil, err
 	}
-	j.Run = s.buildRun(j, ck)
+	// Its execution (Run) is decided when it starts (resolveExecution).
 	if err := s.store.CreateJob(ctx, j); err != nil {
 		return nil, fmt.Errorf("store job %d: %w", id, err)
 	}
