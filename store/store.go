@@ -21,6 +21,17 @@ var (
 	ErrExists = errors.New("already exists")
 )
 
+// SettingInstallation is the key of the installation id: a random
+// identifier (12 lowercase hex digits) that a store makes once, when it
+// is first opened (or upgraded to a version that has it), atomically, so
+// that every server that opens the same data reads the same id and two
+// servers opening fresh data at once agree on it. It names one GoDocker
+// installation: every godockerd of a store, and no other. Executors put
+// it in the names and labels of the containers they create, so that two
+// installations that share a container platform never take each other's
+// containers for their own. Nothing sets it but the store.
+const SettingInstallation = "installation"
+
 // Query selects jobs. Zero fields select everything; set fields combine
 // with AND, values within a field with OR.
 type Query struct {
@@ -79,7 +90,9 @@ type Store interface {
 	UpdateJob(ctx context.Context, id int64, fn func(*api.Job) error) (*api.Job, error)
 	// Setting returns the server-wide setting stored under key ("" if
 	// none); SetSetting stores one ("" removes it). Settings are durable
-	// and shared by every server of the store, like jobs.
+	// and shared by every server of the store, like jobs. One is the
+	// store's own: SettingInstallation, which every store has from the
+	// moment it is first opened.
 	Setting(ctx context.Context, key string) (string, error)
 	SetSetting(ctx context.Context, key, value string) error
 

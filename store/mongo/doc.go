@@ -28,10 +28,13 @@
 // counters holds {_id: "jobs", seq: N}, the last job id handed out, which
 // NextID increments atomically (findOneAndUpdate $inc, upsert, returning
 // the new value), so that ids are never handed out twice, across servers
-// and restarts. settings holds {_id: key, value}, projects {_id: name,
-// version, ops, project}, accounts {_id: user, account}, keys {_id, user,
-// fingerprint, added, key}. Indexes lists the secondary indexes; Open
-// creates them.
+// and restarts. settings holds {_id: key, value}, among them {_id:
+// "installation"}, the installation id (store.SettingInstallation), which
+// Open makes if missing (an upsert with $setOnInsert: of several servers
+// opening a new database at once, one inserts it and the others read its
+// value). projects holds {_id: name, version, ops, project}, accounts
+// {_id: user, account}, keys {_id, user, fingerprint, added, key}.
+// Indexes lists the secondary indexes; Open creates them.
 //
 // UpdateJob and UpdateProject are atomic without transactions, by
 // optimistic concurrency on the version field; store methods retry

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,6 +74,29 @@ func TestOpenPrepares(t *testing.T) {
 	counters := srv.docs("lab", countersColl)
 	if len(counters) != 1 || fmt.Sprint(counters[0]) != fmt.Sprint(bson.D{{Key: "_id", Value: "jobs"}, {Key: "seq", Value: int64(0)}}) {
 		t.Errorf("counters after Open: %v", counters)
+	}
+}
+
+// TestInstallationOnce: Open makes the installation id once (an upsert
+// that sets it only where it inserts): a second store of the database
+// reads the id the first made, another database gets its own.
+func TestInstallationOnce(t *testing.T) {
+	srv := newFakeServer(t)
+	first := openFake(t, srv, "lab")
+	id, err := first.Setting(t.Context(), store.SettingInstallation)
+	if err != nil || !regexp.MustCompile(`^[0-9a-f]{12}$`).MatchString(id) {
+		t.Fatalf("installation = %q, %v; want 12 lowercase hex digits", id, err)
+	}
+	second := openFake(t, srv, "lab")
+	if again, err := second.Setting(t.Context(), store.SettingInstallation); err != nil || again != id {
+		t.Errorf("installation through a second store = %q, %v; want %q", again, err, id)
+	}
+	if docs := srv.docs("lab", settingsColl); len(docs) != 1 {
+		t.Errorf("settings after two Opens: %v, want the installation alone", docs)
+	}
+	other := openFake(t, srv, "other")
+	if o, _ := other.Setting(t.Context(), store.SettingInstallation); o == "" || o == id {
+		t.Errorf("installation of another database = %q; want another than %q", o, id)
 	}
 }
 

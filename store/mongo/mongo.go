@@ -2,6 +2,8 @@ package mongo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,8 +73,9 @@ type Store struct {
 // mongodb+srv:// URI whose path names the database (DefaultDatabase if
 // none): mongodb://db1,db2/godocker?replicaSet=rs0. It waits for the
 // primary to answer (10s, or the DSN's serverSelectionTimeoutMS, and no
-// longer than ctx allows), creates the indexes Indexes lists if missing
-// and the job id counter if missing.
+// longer than ctx allows), creates the indexes Indexes lists if missing,
+// the installation id (store.SettingInstallation) if missing and the job
+// id counter if missing.
 //
 // Unless the DSN says otherwise, writes are acknowledged by a majority of
 // the replica set and journaled (w=majority&journal=true), reads are of
@@ -168,7 +171,36 @@ func (s *Store) init(ctx context.Context, timeout time.Duration) error {
 	if err := s.ensureIndexes(ctx); err != nil {
 		return err
 	}
+	if err := s.ensureInstallation(ctx); err != nil {
+		return err
+	}
 	return s.ensureCounter(ctx)
+}
+
+// ensureInstallation creates the installation id (the setting
+// store.SettingInstallation) if missing: an upsert that sets a random
+// value only where it inserts, so that of several servers opening the
+// database at once, one inserts and the others find its id. Setting
+// reads it like any setting.
+func (s *Store) ensureInstallation(ctx context.Context) error {
+	b := make([]byte, 6)
+	rand.Read(b) // never fails (crypto/rand)
+	id := hex.EncodeToString(b)
+	err := s.retry(ctx, "create the installation id", func(ctx context.Context, _ bool) error {
+		_, err := s.settings.UpdateOne(ctx, bson.D{{Key: "_id", Value: store.SettingInstallation}},
+			bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "value", Value: id}}}},
+			options.UpdateOne().SetUpsert(true))
+		if mongo.IsDuplicateKeyError(err) {
+			// Two upserts raced to insert (servers before 4.2 do not
+			// retry that themselves): the other one's id is there.
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create the installation id: %w", err)
+	}
+	return nil
 }
 
 // ensureIndexes creates the indexes of Indexes. Creating an index that

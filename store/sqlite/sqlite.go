@@ -151,6 +151,11 @@ var schema = []string{
 		id    INTEGER PRIMARY KEY, -- jobs.id
 		brief TEXT    NOT NULL     -- the api.Job's Brief, JSON
 	) STRICT;`,
+	// 7: the installation id (store.SettingInstallation), made once. In
+	// the migration's transaction, under the write lock: two godockerd
+	// opening a fresh file, or upgrading one, agree on it.
+	`INSERT INTO settings (key, value) VALUES ('installation', lower(hex(randomblob(6))))
+		ON CONFLICT (key) DO NOTHING;`,
 }
 
 // The statements of the writes of jobs, prepared once (writeStatements).

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -615,4 +616,84 @@ func TestMigratesFromVersion5(t *testing.T) {
 			t.Errorf("brief of job %d after migration:\n%s\nwant\n%s", j.ID, got[i], want)
 		}
 	}
+}
+
+// TestMigratesFromVersion6: a database made before installation ids
+// existed gets one when opened, and keeps it.
+func TestMigratesFromVersion6(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "godocker.db")
+	s := openAtVersion(t, path, 6)
+	if v, err := s.Setting(ctx, store.SettingInstallation); err != nil || v != "" {
+		t.Fatalf("installation at version 6 = %q, %v; want none", v, err)
+	}
+	if err := s.SetSetting(ctx, "maintenance", "on"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openStore(t, path)
+	id, err := s.Setting(ctx, store.SettingInstallation)
+	if err != nil || !isInstallationID(id) {
+		t.Errorf("installation after migration = %q, %v; want 12 lowercase hex digits", id, err)
+	}
+	if v, _ := s.Setting(ctx, "maintenance"); v != "on" {
+		t.Errorf("setting after migration = %q, want \"on\"", v)
+	}
+	s.Close()
+	s = openStore(t, path)
+	defer s.Close()
+	if again, _ := s.Setting(ctx, store.SettingInstallation); again != id {
+		t.Errorf("installation after reopening = %q, want %q as before", again, id)
+	}
+}
+
+// TestInstallationOpenedAtOnce: stores opening a fresh file at the same
+// time (several godockerd started together) agree on its installation
+// id, and stores of other files have others.
+func TestInstallationOpenedAtOnce(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "godocker.db")
+	const n = 8
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			s, err := Open(ctx, path)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			ids[i], errs[i] = s.Setting(ctx, store.SettingInstallation)
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("store %d: %v", i, errs[i])
+		}
+		if !isInstallationID(ids[i]) || ids[i] != ids[0] {
+			t.Fatalf("installation ids of stores opened at once: %q; want one id, 12 lowercase hex digits", ids)
+		}
+	}
+	other := openStore(t, filepath.Join(dir, "other.db"))
+	defer other.Close()
+	if id, _ := other.Setting(ctx, store.SettingInstallation); !isInstallationID(id) || id == ids[0] {
+		t.Errorf("installation of another file = %q; want another id than %q", id, ids[0])
+	}
+}
+
+// isInstallationID reports whether id is 12 lowercase hex digits.
+func isInstallationID(id string) bool {
+	if len(id) != 12 {
+		return false
+	}
+	for _, c := range id {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"UpdateJob/NotFound", testUpdateNotFound},
 		{"UpdateJob/Concurrent", testUpdateConcurrent},
 		{"Settings", testSettings},
+		{"Settings/Installation", testInstallation},
 		{"Projects/RoundTrip", testProjectRoundTrip},
 		{"Projects/Order", testProjectsOrder},
 		{"Projects/NotFound", testProjectNotFound},
@@ -1100,5 +1101,29 @@ func testSettings(t *testing.T, e *env) {
 	}
 	if got, _ := s.Setting(ctx, "other"); got != "x" {
 		t.Errorf("another setting changed: %q", got)
+	}
+}
+
+// testInstallation: the store has an installation id from the start, the
+// same through every store open on the data, and after a reopen.
+func testInstallation(t *testing.T, e *env) {
+	ctx := context.Background()
+	s1, close1 := e.openClosable()
+	id, err := s1.Setting(ctx, store.SettingInstallation)
+	if err != nil || id == "" {
+		t.Fatalf("installation of a new store = %q, %v; want an id", id, err)
+	}
+	s2, close2 := e.openClosable()
+	if got, err := s2.Setting(ctx, store.SettingInstallation); err != nil || got != id {
+		t.Errorf("installation through a second store on the same data = %q, %v; want %q", got, err, id)
+	}
+	close2()
+	if got, err := s1.Setting(ctx, store.SettingInstallation); err != nil || got != id {
+		t.Errorf("installation after a second store opened and closed = %q, %v; want %q", got, err, id)
+	}
+	close1()
+	s := e.store()
+	if got, err := s.Setting(ctx, store.SettingInstallation); err != nil || got != id {
+		t.Errorf("installation after reopening = %q, %v; want %q", got, err, id)
 	}
 }
