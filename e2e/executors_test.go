@@ -12,7 +12,6 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/godocker/godocker/api"
-	"github.com/godocker/godocker/executor"
 	"github.com/godocker/godocker/executor/swarm/swarmtest"
 )
 
@@ -66,7 +65,7 @@ func TestSeveralExecutors(t *testing.T) {
 	// Each on its own platform: a service for one, a plain container for
 	// the other.
 	serviceOf(t, cli, sj)
-	if _, _, err := cli.ServiceInspectWithRaw(context.Background(), executor.ContainerName(lj), swarm.ServiceInspectOptions{}); err == nil {
+	if _, _, err := cli.ServiceInspectWithRaw(context.Background(), lj.Container, swarm.ServiceInspectOptions{}); err == nil {
 		t.Errorf("the local job %d has a swarm service", local)
 	}
 	// (The job is marked running just before its container is created.)

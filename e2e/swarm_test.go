@@ -78,7 +78,7 @@ func removeServices(t *testing.T, cli *dockerclient.Client, dir string) {
 		}
 		id, _ := strconv.ParseInt(svc.Spec.Labels[executor.LabelJob], 10, 64)
 		attempt, _ := strconv.Atoi(svc.Spec.Labels[executor.LabelAttempt])
-		if err := ex.Remove(ctx, &api.Job{ID: id, Attempt: attempt}); err != nil {
+		if err := ex.Remove(ctx, &api.Job{ID: id, Attempt: attempt, Container: svc.Spec.Name}); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	}
@@ -89,7 +89,7 @@ func removeServices(t *testing.T, cli *dockerclient.Client, dir string) {
 func serviceOf(t *testing.T, cli *dockerclient.Client, j *api.Job) swarm.Service {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		svc, _, err := cli.ServiceInspectWithRaw(context.Background(), executor.ContainerName(j), swarm.ServiceInspectOptions{})
+		svc, _, err := cli.ServiceInspectWithRaw(context.Background(), j.Container, swarm.ServiceInspectOptions{})
 		if err == nil {
 			return svc
 		}
@@ -145,7 +145,7 @@ func TestSwarmJobRunsAsItsUser(t *testing.T) {
 		t.Errorf("killed job exit code = %v; want 137 (SIGKILL)", k.ExitCode)
 	}
 	s.wait(id, 30*time.Second, "without its service", func(*api.Job) bool {
-		_, _, err := cli.ServiceInspectWithRaw(context.Background(), executor.ContainerName(j), swarm.ServiceInspectOptions{})
+		_, _, err := cli.ServiceInspectWithRaw(context.Background(), j.Container, swarm.ServiceInspectOptions{})
 		return cerrdefs.IsNotFound(err)
 	})
 	if out := s.run(alice, "", "gstat").stdout; regexp.MustCompile(`(?m)^\s*` + strconv.FormatInt(id, 10) + `\s`).MatchString(out) {

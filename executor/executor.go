@@ -2,6 +2,37 @@
 // gateway need from a container platform. Each platform is a package
 // (executor/docker, executor/sim, ...) that implements Executor and
 // registers a constructor under its name.
+//
+// # Installations
+//
+// Several GoDocker installations may share a platform: two godockerd on
+// different state directories using one Docker engine (two test servers,
+// the end-to-end tests beside a benchmark), or one swarm or namespace.
+// Their job ids overlap, so job ids alone cannot tell their containers
+// apart. Each store therefore has an installation id, made once, when the
+// store is first opened (store.SettingInstallation): every godockerd of a
+// store shares it, and another store has another. The server gives it to
+// its executors (Config.Installation), which
+//
+//   - name the container (service, pod) of a job attempt
+//     godocker-INSTALLATION-ID-ATTEMPT (ContainerName, through
+//     ContainerOf), and label it LabelInstallation=INSTALLATION besides
+//     LabelJob, LabelAttempt and the others;
+//   - follow only their installation's containers: events, lists and
+//     watches select LabelInstallation=INSTALLATION, so that the end of
+//     another installation's job 3 is never taken for the end of theirs;
+//   - never take over a container of another installation that a name
+//     leads them to (Start refuses it, naming both installations).
+//
+// The containers of jobs started before installations existed keep their
+// names, godocker-ID-ATTEMPT, and have no installation label: the server
+// recorded their names in api.Job.Container, which ContainerOf prefers,
+// so that Inspect, Kill, Exec and Remove still find them. Their events
+// are not followed any more: their ends are noticed by the watcher's
+// periodic reconciliation (scheduler.reconcile in godocker.yaml), which
+// inspects every running job, rather than at once. An executor with no
+// installation (Config.Installation empty, as in tests) names, labels and
+// follows containers as before installations existed.
 package executor
 
 import (
@@ -217,6 +248,16 @@ type Config struct {
 	// (docker: the passwd and group files that name a job's user). The
 	// server sets it (state_dir/executors/NAME); it is not configured.
 	FilesDir string `yaml:"-" json:"-"`
+
+	// Installation is the installation id of the server's store
+	// (store.SettingInstallation), the same for every godockerd of the
+	// store. The executor puts it in the names of what it creates
+	// (ContainerName) and labels them with it (LabelInstallation), and
+	// follows only what carries it, so that two installations sharing a
+	// platform never take each other's containers for their own. Empty:
+	// no installation (tests), the names and the following of before
+	// installations existed. The server sets it; it is not configured.
+	Installation string `yaml:"-" json:"-"`
 }
 
 var (
@@ -259,18 +300,40 @@ func Open(ctx context.Context, name string, cfg Config) (Executor, error) {
 }
 
 // Labels every executor puts on what it creates, so that a restarted
-// server finds its containers.
+// server finds its containers. LabelInstallation is set only by an
+// executor with an installation (Config.Installation).
 const (
-	LabelJob     = "godocker.job"
-	LabelAttempt = "godocker.attempt"
-	LabelUser    = "godocker.user"
-	LabelName    = "godocker.name"
-	LabelProject = "godocker.project"
+	LabelInstallation = "godocker.installation"
+	LabelJob          = "godocker.job"
+	LabelAttempt      = "godocker.attempt"
+	LabelUser         = "godocker.user"
+	LabelName         = "godocker.name"
+	LabelProject      = "godocker.project"
 )
 
-// ContainerName is the platform name of a job attempt's container.
-func ContainerName(j *api.Job) string {
-	return fmt.Sprintf("godocker-%d-%d", j.ID, j.Attempt)
+// ContainerName is the platform name of a job attempt's container in
+// the installation installation: godocker-INSTALLATION-ID-ATTEMPT, or
+// godocker-ID-ATTEMPT without an installation (the name of every
+// container before installations existed). The server records it in
+// api.Job.Container when it marks the attempt running.
+func ContainerName(installation string, j *api.Job) string {
+	if installation == "" {
+		return fmt.Sprintf("godocker-%d-%d", j.ID, j.Attempt)
+	}
+	return fmt.Sprintf("godocker-%s-%d-%d", installation, j.ID, j.Attempt)
+}
+
+// ContainerOf is the name of the container of j's current attempt, as an
+// executor of the installation installation finds it: j.Container, the
+// name the server recorded when it marked the attempt running (so that
+// the jobs started before installations existed keep their names), else
+// ContainerName(installation, j). Every executor names containers
+// through it.
+func ContainerOf(installation string, j *api.Job) string {
+	if j.Container != "" {
+		return j.Container
+	}
+	return ContainerName(installation, j)
 }
 
 // JobOfLabels reads the job id and attempt from what an executor labelled

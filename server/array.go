@@ -301,7 +301,7 @@ func (s *Server) createTask(ctx context.Context, a *api.Job, n int64, node strin
 	}
 	now := time.Now().UTC()
 	t.State, t.Node, t.Started, t.Submitted = api.Running, node, now, now
-	t.Container = executor.ContainerName(t)
+	t.Container = executor.ContainerName(s.installation, t)
 	// Claimed before it is stored as running (see start); the caller
 	// launches it or lets it go.
 	s.starting(t)

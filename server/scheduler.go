@@ -435,7 +435,7 @@ func (s *Server) start(ctx context.Context, ex executor.Executor, planned *api.J
 		j.Node = node
 		j.Started = now
 		j.Reason = api.Reason{}
-		j.Container = executor.ContainerName(j)
+		j.Container = executor.ContainerName(s.installation, j)
 		j.Spec, j.Stdout, j.Stderr, j.Run = resolved.Spec, resolved.Stdout, resolved.Stderr, resolved.Run
 		return nil
 	})

@@ -36,6 +36,12 @@ type Server struct {
 	execs map[string]executor.Executor
 	order []string // executor names, in config order: the first is the default
 
+	// installation is the store's installation id, which Open gives the
+	// executors too (executor.Config.Installation): the server names the
+	// container of an attempt it marks running as they do
+	// (executor.ContainerName). "" for a server made by New.
+	installation string
+
 	wake    chan struct{} // a scheduling pass is wanted
 	ledger  *ledger       // recent use, for fair share and quotas
 	reasons reasonTimes   // when pending jobs' reasons were written
@@ -79,7 +85,9 @@ type nodesEntry struct {
 const nodesTTL = 30 * time.Second
 
 // New builds a server from its parts. execs must not be empty; the first
-// is where jobs run unless they name another.
+// is where jobs run unless they name another. The server has no
+// installation id: the executors must have none either (Open gives both
+// the store's).
 func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus cluster.Bus, log *slog.Logger) *Server {
 	s := &Server{
 		cfg:         cfg,
@@ -106,7 +114,9 @@ func New(cfg *config.Config, st store.Store, execs []executor.Executor, bus clus
 }
 
 // Open opens the store and the executors that cfg names and returns a
-// server over them, and a function that closes them.
+// server over them, and a function that closes them. The executors get
+// the store's installation id (store.SettingInstallation), so that they
+// name, label and follow only this installation's containers.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, func(), error) {
 	// Search permission only: users pass through it to their job
 	// directories (the embedded default keeps shared_dir inside), nobody
@@ -117,6 +127,14 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, f
 	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s store: %w", cfg.Store.Driver, err)
+	}
+	installation, err := st.Setting(ctx, store.SettingInstallation)
+	if err == nil && installation == "" {
+		err = fmt.Errorf("the store has no installation id (setting %q)", store.SettingInstallation)
+	}
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("read the installation id of the %s store: %w", cfg.Store.Driver, err)
 	}
 	var execs []executor.Executor
 	var coord *redis.Coordinator
@@ -133,6 +151,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, f
 	}
 	for _, ec := range cfg.Executors {
 		ec.FilesDir = filepath.Join(cfg.StateDir, "executors", ec.Name)
+		ec.Installation = installation
 		e, err := executor.Open(ctx, ec.Name, ec)
 		if err != nil {
 			closeAll()
@@ -141,6 +160,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, f
 		execs = append(execs, e)
 	}
 	srv := New(cfg, st, execs, cluster.NewLocal(), log)
+	srv.installation = installation
 	if r := cfg.Redis; r.Addr != "" {
 		coord, err = redis.Open(ctx, redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB, Prefix: r.Prefix,
 			ProcessID: srv.ID(), LeaseTTL: time.Duration(cfg.MasterTimeout), Log: log.With("component", "redis")})
@@ -198,7 +218,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	s.log.Info("godockerd running", "process", s.self.ID, "roles", s.cfg.Roles, "socket", s.cfg.Socket,
-		"executors", s.order, "store", s.cfg.Store.Driver, "shared_dir", s.cfg.SharedDir)
+		"executors", s.order, "store", s.cfg.Store.Driver, "installation", s.installation, "shared_dir", s.cfg.SharedDir)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -25,7 +25,7 @@ var _ executor.Dialer = (*Executor)(nil)
 // elsewhere the error wraps executor.ErrUnsupported. A job with no
 // running container is executor.ErrNotFound.
 func (e *Executor) DialJob(ctx context.Context, j *api.Job, port int) (net.Conn, error) {
-	conn, err := DialContainer(ctx, e.cli, executor.ContainerName(j), port)
+	conn, err := DialContainer(ctx, e.cli, executor.ContainerOf(e.installation, j), port)
 	if err != nil {
 		return nil, fmt.Errorf("dial port %d in job %d: %w", port, j.ID, err)
 	}

@@ -67,7 +67,7 @@ func TestDialJob(t *testing.T) {
 			ev := executortest.Watch(t, ex)
 			start(t, ex, j)
 			ev.Expect(t, j, executor.Started)
-			c, err := ex.Client().ContainerInspect(ctx(t), executor.ContainerName(j))
+			c, err := ex.Client().ContainerInspect(ctx(t), executor.ContainerName("", j))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -48,12 +48,15 @@ func init() {
 // Executor runs jobs as containers of one Docker engine. It is safe for
 // concurrent use.
 type Executor struct {
-	name    string
-	cli     *client.Client
-	node    string // the engine's host name: the one node
-	cpus    int    // capacity override, 0: what the engine reports
-	memory  int64  // capacity override, 0: what the engine reports
-	network container.NetworkMode
+	name string
+	cli  *client.Client
+	// installation is the store's installation id (Config.Installation),
+	// "" for none: see executor.ContainerName.
+	installation string
+	node         string // the engine's host name: the one node
+	cpus         int    // capacity override, 0: what the engine reports
+	memory       int64  // capacity override, 0: what the engine reports
+	network      container.NetworkMode
 
 	// files holds the passwd and group files job containers mount (see
 	// userMounts); ownFiles: New made it, Close removes it.
@@ -73,7 +76,7 @@ var _ executor.Executor = (*Executor)(nil)
 // keeps the files containers mount (empty: a temporary directory, removed
 // by Close).
 func New(ctx context.Context, name string, cfg executor.Config) (*Executor, error) {
-	e := &Executor{name: name, cpus: cfg.CPUs, network: container.NetworkMode(cfg.Network), files: cfg.FilesDir}
+	e := &Executor{name: name, installation: cfg.Installation, cpus: cfg.CPUs, network: container.NetworkMode(cfg.Network), files: cfg.FilesDir}
 	if cfg.CPUs < 0 {
 		return nil, fmt.Errorf("executor %s: cpus %d: want 0 (what the engine reports) or more", name, cfg.CPUs)
 	}
@@ -167,7 +170,7 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 	if p.Node != "" && p.Node != e.node {
 		return fmt.Errorf("start job %d: placed on node %q, but this engine is %q", j.ID, p.Node, e.node)
 	}
-	name := executor.ContainerName(j)
+	name := executor.ContainerOf(e.installation, j)
 	cfg, hc := e.containerConfig(j)
 	hc.Mounts = append(hc.Mounts, e.userMounts(ctx, j)...)
 	_, err := e.cli.ContainerCreate(ctx, cfg, hc, nil, nil, name)
@@ -267,7 +270,7 @@ func (e *Executor) containerConfig(j *api.Job) (*container.Config, *container.Ho
 // executor.ErrNotFound. A container created but not started yet (Start is
 // under way) is killed once it has started.
 func (e *Executor) Kill(ctx context.Context, j *api.Job) error {
-	name := executor.ContainerName(j)
+	name := executor.ContainerOf(e.installation, j)
 	// A container may change under us (Start starting it, its process
 	// ending): look again after a refusal, a few times.
 	var err error
@@ -340,7 +343,7 @@ func (e *Executor) waitCreated(ctx context.Context, name string) error {
 // Suspend freezes the job's container (docker pause). Suspending a paused
 // container is not an error.
 func (e *Executor) Suspend(ctx context.Context, j *api.Job) error {
-	name := executor.ContainerName(j)
+	name := executor.ContainerOf(e.installation, j)
 	err := e.cli.ContainerPause(ctx, name)
 	return e.pauseResult(ctx, j, name, "suspend", true, err)
 }
@@ -348,7 +351,7 @@ func (e *Executor) Suspend(ctx context.Context, j *api.Job) error {
 // Resume thaws a suspended container (docker unpause). Resuming a running
 // container is not an error.
 func (e *Executor) Resume(ctx context.Context, j *api.Job) error {
-	name := executor.ContainerName(j)
+	name := executor.ContainerOf(e.installation, j)
 	err := e.cli.ContainerUnpause(ctx, name)
 	return e.pauseResult(ctx, j, name, "resume", false, err)
 }
@@ -374,7 +377,7 @@ func (e *Executor) pauseResult(ctx context.Context, j *api.Job, name, op string,
 // Inspect reports the container of the job's current attempt. A missing
 // container is State executor.StateMissing and no error.
 func (e *Executor) Inspect(ctx context.Context, j *api.Job) (executor.Status, error) {
-	st, err := InspectContainer(ctx, e.cli, executor.ContainerName(j))
+	st, err := InspectContainer(ctx, e.cli, executor.ContainerOf(e.installation, j))
 	if err != nil {
 		return executor.Status{}, fmt.Errorf("inspect job %d: %w", j.ID, err)
 	}
@@ -442,7 +445,7 @@ func engineTime(s string) time.Time {
 // killing it if it runs. A missing container, or one being removed
 // already, is not an error.
 func (e *Executor) Remove(ctx context.Context, j *api.Job) error {
-	name := executor.ContainerName(j)
+	name := executor.ContainerOf(e.installation, j)
 	err := e.cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	if err == nil || cerrdefs.IsNotFound(err) {
 		return nil
@@ -460,7 +463,7 @@ func (e *Executor) Remove(ctx context.Context, j *api.Job) error {
 // memory in use now and, where the kernel reports it (cgroup v1), the
 // peak.
 func (e *Executor) Usage(ctx context.Context, j *api.Job) (api.Usage, error) {
-	u, err := ContainerUsage(ctx, e.cli, executor.ContainerName(j))
+	u, err := ContainerUsage(ctx, e.cli, executor.ContainerOf(e.installation, j))
 	if err != nil {
 		return api.Usage{}, fmt.Errorf("usage of job %d: %w", j.ID, err)
 	}

@@ -194,7 +194,7 @@ func TestHardening(t *testing.T) {
 	start(t, ex, j)
 	ev.Expect(t, j, executor.Started)
 
-	c, err := ex.Client().ContainerInspect(ctx(t), executor.ContainerName(j))
+	c, err := ex.Client().ContainerInspect(ctx(t), executor.ContainerName("", j))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestRootJob(t *testing.T) {
 	j := newJob("sleep", "300")
 	j.Run.UID, j.Run.GID, j.Run.Groups = 0, 0, nil
 	start(t, ex, j)
-	c, err := ex.Client().ContainerInspect(ctx(t), executor.ContainerName(j))
+	c, err := ex.Client().ContainerInspect(ctx(t), executor.ContainerName("", j))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +388,7 @@ func TestStartCreated(t *testing.T) {
 	_, err := ex.Client().ContainerCreate(ctx(t), &container.Config{
 		Image: image, Cmd: j.Run.Argv,
 		Labels: map[string]string{executor.LabelJob: fmt.Sprint(j.ID), executor.LabelAttempt: "1"},
-	}, nil, nil, nil, executor.ContainerName(j))
+	}, nil, nil, nil, executor.ContainerName("", j))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +403,7 @@ func TestStartCreated(t *testing.T) {
 	other := newJob("true")
 	other.Attempt = 2
 	t.Cleanup(func() { ex.Remove(context.Background(), other) })
-	_, err = ex.Client().ContainerCreate(ctx(t), &container.Config{Image: image, Cmd: []string{"true"}}, nil, nil, nil, executor.ContainerName(other))
+	_, err = ex.Client().ContainerCreate(ctx(t), &container.Config{Image: image, Cmd: []string{"true"}}, nil, nil, nil, executor.ContainerName("", other))
 	if err != nil {
 		t.Fatal(err)
 	}

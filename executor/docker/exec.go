@@ -34,7 +34,7 @@ import (
 // back. Wait returns once the output stream has ended and the engine
 // reports the process's exit code.
 func (e *Executor) Exec(ctx context.Context, j *api.Job, r executor.ExecRequest) (executor.Session, error) {
-	return ExecContainer(ctx, e.cli, executor.ContainerName(j), j, r)
+	return ExecContainer(ctx, e.cli, executor.ContainerOf(e.installation, j), j, r)
 }
 
 // ExecContainer is Exec in the container name (a name or an id) of the

@@ -28,7 +28,7 @@ func TestKillWhileStarting(t *testing.T) {
 	j := &api.Job{ID: 1<<41 + time.Now().UnixNano()%(1<<30), Attempt: 1, Run: &api.Run{
 		Image: "godocker/base:latest", Argv: []string{"sleep", "300"}, WorkDir: "/", UID: 65534, GID: 65534, Memory: 64 << 20, Pids: 64,
 	}}
-	name := executor.ContainerName(j)
+	name := executor.ContainerName("", j)
 	cfg, hc := e.containerConfig(j)
 	if _, err := e.cli.ContainerCreate(ctx, cfg, hc, nil, nil, name); err != nil {
 		t.Fatal(err)

@@ -274,7 +274,7 @@ func TestUserNameOnce(t *testing.T) {
 	other := newJob("sleep", "300")
 	start(t, ex, other)
 	sources := func(j *api.Job) map[string]string {
-		c, err := ex.Client().ContainerInspect(ctx(t), executor.ContainerName(j))
+		c, err := ex.Client().ContainerInspect(ctx(t), executor.ContainerName("", j))
 		if err != nil {
 			t.Fatal(err)
 		}

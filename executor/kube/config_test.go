@@ -212,7 +212,7 @@ func TestNewDefaultNamespace(t *testing.T) {
 	if err := e.Start(ctx(t), j, executor.Placement{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Client().CoreV1().Pods("default").Get(ctx(t), executor.ContainerName(j), metav1.GetOptions{}); err != nil {
+	if _, err := e.Client().CoreV1().Pods("default").Get(ctx(t), executor.ContainerName("", j), metav1.GetOptions{}); err != nil {
 		t.Errorf("pod not in namespace default: %v", err)
 	}
 }

@@ -54,7 +54,7 @@ func TestEventsTerminatedOnArrival(t *testing.T) {
 	e, cs := newExecutor(t, executor.Config{})
 	ch := events(t, e)
 	j := newJob(2, 3)
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: executor.ContainerName(j), Namespace: ns, Labels: map[string]string{
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: executor.ContainerName("", j), Namespace: ns, Labels: map[string]string{
 		kube.LabelManagedBy: kube.ManagedBy, executor.LabelJob: "2", executor.LabelAttempt: "3",
 	}}}
 	exited(0)(&p.Status)
@@ -102,7 +102,7 @@ func TestEventsExistingPods(t *testing.T) {
 
 	ch := events(t, e)
 	quiet(t, e, cs, ch) // nothing about the pods that were there
-	setStatus(t, cs, executor.ContainerName(runningJob), exited(2))
+	setStatus(t, cs, executor.ContainerName("", runningJob), exited(2))
 	expect(t, ch, runningJob, executor.Exited)
 	setStatus(t, cs, created, running)
 	expect(t, ch, createdJob, executor.Started)

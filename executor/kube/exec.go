@@ -40,7 +40,7 @@ func (e *Executor) Exec(ctx context.Context, j *api.Job, r executor.ExecRequest)
 	if e.rest == nil {
 		return nil, fmt.Errorf("exec in job %d: the executor was built without a REST configuration: %w", j.ID, executor.ErrUnsupported)
 	}
-	name := executor.ContainerName(j)
+	name := executor.ContainerOf(e.installation, j)
 	pod, err := e.client.CoreV1().Pods(e.namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("exec in job %d: pod %s: %w", j.ID, name, executor.ErrNotFound)

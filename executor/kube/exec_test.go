@@ -444,7 +444,7 @@ func TestExecErrors(t *testing.T) {
 	if _, err := e.Exec(ctx(t), newJob(1, 1), executor.ExecRequest{}); err == nil {
 		t.Error("Exec of no command: no error")
 	}
-	setStatus(t, cs, executor.ContainerName(j), running)
+	setStatus(t, cs, executor.ContainerName("", j), running)
 	// The API server refuses (here: the test server knows no such pod).
 	s, err := e.Exec(ctx(t), j, executor.ExecRequest{Cmd: []string{"sh"}})
 	if err != nil {

@@ -65,7 +65,7 @@ func start(t *testing.T, e *kube.Executor, j *api.Job) string {
 	if err := e.Start(ctx(t), j, executor.Placement{Node: "node-1"}); err != nil {
 		t.Fatalf("Start job %d: %v", j.ID, err)
 	}
-	return executor.ContainerName(j)
+	return executor.ContainerName("", j)
 }
 
 // rv makes the fake's updates look like the API server's: each with a

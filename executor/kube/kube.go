@@ -44,6 +44,7 @@ const (
 // is safe for concurrent use. Close stops its watch.
 type Executor struct {
 	name         string
+	installation string // the store's (Config.Installation), "" for none
 	namespace    string
 	client       kubernetes.Interface
 	rest         *rest.Config // nil: no Exec
@@ -112,6 +113,7 @@ func New(ctx context.Context, name string, cfg executor.Config) (*Executor, erro
 func NewForClient(ctx context.Context, name string, cfg executor.Config, client kubernetes.Interface, rc *rest.Config) (*Executor, error) {
 	e := &Executor{
 		name:         name,
+		installation: cfg.Installation,
 		namespace:    cfg.Namespace,
 		client:       client,
 		rest:         rc,
@@ -295,7 +297,7 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 // A pod that has ended already is left as it is (with its exit status)
 // and nil returned; a missing pod is executor.ErrNotFound.
 func (e *Executor) Kill(ctx context.Context, j *api.Job) error {
-	name := executor.ContainerName(j)
+	name := executor.ContainerOf(e.installation, j)
 	pod, err := e.client.CoreV1().Pods(e.namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("kill job %d: pod %s: %w", j.ID, name, executor.ErrNotFound)
@@ -347,7 +349,7 @@ func (e *Executor) Resume(ctx context.Context, j *api.Job) error {
 // Remove deletes the job's pod, with no grace period if it still runs. A
 // missing pod is not an error.
 func (e *Executor) Remove(ctx context.Context, j *api.Job) error {
-	err := e.deletePod(ctx, executor.ContainerName(j), "")
+	err := e.deletePod(ctx, executor.ContainerOf(e.installation, j), "")
 	if err == nil || apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -359,7 +361,7 @@ func (e *Executor) Remove(ctx context.Context, j *api.Job) error {
 // missing pod is State executor.StateMissing and no error. See status
 // for how a pod's state maps to the executor's.
 func (e *Executor) Inspect(ctx context.Context, j *api.Job) (executor.Status, error) {
-	pod, err := e.getPod(ctx, executor.ContainerName(j))
+	pod, err := e.getPod(ctx, executor.ContainerOf(e.installation, j))
 	if apierrors.IsNotFound(err) {
 		return executor.Status{State: executor.StateMissing}, nil
 	}

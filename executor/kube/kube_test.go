@@ -22,7 +22,7 @@ import (
 // getPod returns the pod of j from the fake clientset.
 func getPod(t *testing.T, e *kube.Executor, j *api.Job) *corev1.Pod {
 	t.Helper()
-	p, err := e.Client().CoreV1().Pods(e.Namespace()).Get(ctx(t), executor.ContainerName(j), metav1.GetOptions{})
+	p, err := e.Client().CoreV1().Pods(e.Namespace()).Get(ctx(t), executor.ContainerName("", j), metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("get pod of job %d: %v", j.ID, err)
 	}

@@ -45,7 +45,7 @@ func (e *Executor) pod(j *api.Job, p executor.Placement) *corev1.Pod {
 	user := labelValue(j.User)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      executor.ContainerName(j),
+			Name:      executor.ContainerOf(e.installation, j),
 			Namespace: e.namespace,
 			Labels: map[string]string{
 				LabelManagedBy:        ManagedBy,

@@ -274,7 +274,7 @@ func (s *Sim) lookup(op string, j *api.Job) (key, *cont, error) {
 	k := key{j.ID, j.Attempt}
 	c, ok := s.conts[k]
 	if !ok {
-		return k, nil, fmt.Errorf("%s job %d: %s: %w", op, j.ID, executor.ContainerName(j), executor.ErrNotFound)
+		return k, nil, fmt.Errorf("%s job %d: %s: %w", op, j.ID, executor.ContainerOf("", j), executor.ErrNotFound)
 	}
 	return k, c, nil
 }

@@ -27,7 +27,7 @@ func (e *Executor) running(ctx context.Context, j *api.Job) (*client.Client, str
 	// node is starting is asked to its node's engine too.
 	if len(tasks) == 0 || containerID(tasks[0]) == "" ||
 		tasks[0].Status.State != swarm.TaskStateRunning && !slices.Contains(onNode, tasks[0].Status.State) {
-		return nil, "", fmt.Errorf("%s is not running: %w", executor.ContainerName(j), executor.ErrNotFound)
+		return nil, "", fmt.Errorf("%s is not running: %w", executor.ContainerOf(e.installation, j), executor.ErrNotFound)
 	}
 	cli, err := e.engine(ctx, tasks[0].NodeID)
 	if err != nil {

@@ -135,14 +135,17 @@ const StopGracePeriod = 2 * time.Second
 // Executor runs jobs as replicated-job services of a Docker swarm, through
 // the engine of one of its managers. It is safe for concurrent use.
 type Executor struct {
-	name      string
-	cli       *client.Client // the manager's engine
-	self      string         // the manager's node id
-	cpus      int            // per-node capacity cap, 0: none
-	memory    int64          // per-node capacity cap, 0: none
-	network   string
-	selector  map[string]string
-	endpoints map[string]string // node host name → engine endpoint
+	name string
+	cli  *client.Client // the manager's engine
+	// installation is the store's installation id (Config.Installation),
+	// "" for none: see executor.ContainerName.
+	installation string
+	self         string // the manager's node id
+	cpus         int    // per-node capacity cap, 0: none
+	memory       int64  // per-node capacity cap, 0: none
+	network      string
+	selector     map[string]string
+	endpoints    map[string]string // node host name → engine endpoint
 
 	mu      sync.Mutex
 	engines map[string]*client.Client // by endpoint, opened on first use
@@ -160,7 +163,7 @@ var (
 // cfg.CPUs and cfg.Memory.
 func New(ctx context.Context, name string, cfg executor.Config) (*Executor, error) {
 	e := &Executor{
-		name: name, cpus: cfg.CPUs, network: cfg.Network,
+		name: name, installation: cfg.Installation, cpus: cfg.CPUs, network: cfg.Network,
 		selector:  cfg.NodeSelector,
 		endpoints: cfg.Endpoints,
 		engines:   map[string]*client.Client{},
@@ -326,7 +329,7 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 	if j.Run == nil || len(j.Run.Argv) == 0 {
 		return fmt.Errorf("start job %d: no resolved execution (job.Run with an argv)", j.ID)
 	}
-	name := executor.ContainerName(j)
+	name := executor.ContainerOf(e.installation, j)
 	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
 	switch {
 	case err == nil:
@@ -458,7 +461,7 @@ func (e *Executor) serviceSpec(j *api.Job, p executor.Placement, image string) s
 	}
 	one := uint64(1)
 	spec := swarm.ServiceSpec{
-		Annotations: swarm.Annotations{Name: executor.ContainerName(j), Labels: labels},
+		Annotations: swarm.Annotations{Name: executor.ContainerOf(e.installation, j), Labels: labels},
 		Mode:        swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{MaxConcurrent: &one, TotalCompletions: &one}},
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: cs,
@@ -494,7 +497,7 @@ func (e *Executor) constraints(p executor.Placement) []string {
 // service returns the service of j's current attempt and its tasks, the
 // latest first. A missing service is executor.ErrNotFound.
 func (e *Executor) service(ctx context.Context, j *api.Job) (swarm.Service, []swarm.Task, error) {
-	name := executor.ContainerName(j)
+	name := executor.ContainerOf(e.installation, j)
 	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
@@ -765,7 +768,7 @@ func (e *Executor) Resume(ctx context.Context, j *api.Job) error {
 }
 
 func (e *Executor) unsupported(ctx context.Context, j *api.Job, op string) error {
-	name := executor.ContainerName(j)
+	name := executor.ContainerOf(e.installation, j)
 	if _, _, err := e.cli.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{}); cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("%s job %d: service %s: %w", op, j.ID, name, executor.ErrNotFound)
 	}

@@ -160,7 +160,7 @@ func TestServiceSpec(t *testing.T) {
 	// The node has no such labels: the task stays pending, which is all
 	// this test needs.
 	start(t, ex, j, executor.Placement{Node: nodeName(t, ex), Labels: map[string]string{"godocker.reserved": "alice"}})
-	svc, _, err := ex.Client().ServiceInspectWithRaw(ctx(t), executor.ContainerName(j), dswarm.ServiceInspectOptions{})
+	svc, _, err := ex.Client().ServiceInspectWithRaw(ctx(t), executor.ContainerName("", j), dswarm.ServiceInspectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestServiceSpec(t *testing.T) {
 	root := newJob("true")
 	root.Run.UID, root.Run.GID, root.Run.Groups = 0, 0, nil
 	start(t, ex, root, executor.Placement{Labels: map[string]string{"godocker.never": "x"}})
-	svc, _, err = ex.Client().ServiceInspectWithRaw(ctx(t), executor.ContainerName(root), dswarm.ServiceInspectOptions{})
+	svc, _, err = ex.Client().ServiceInspectWithRaw(ctx(t), executor.ContainerName("", root), dswarm.ServiceInspectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,7 +485,7 @@ func TestKillAndRemove(t *testing.T) {
 		// the manager knows): killed once it runs.
 		j := newJob("sleep", "300")
 		start(t, ex, j, executor.Placement{})
-		svc := executor.ContainerName(j)
+		svc := executor.ContainerName("", j)
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 			tasks, err := cli.TaskList(ctx(t), dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc))})
 			if err != nil {
