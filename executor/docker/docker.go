@@ -1,9 +1,12 @@
 // Package docker runs GoDocker jobs on the local Docker engine. It is
 // registered as the executor type "docker", the default.
 //
-// Each job attempt is one container named executor.ContainerName(job)
-// (godocker-ID-ATTEMPT) and labelled with executor.LabelJob and friends, so
-// that a restarted server finds every container it started. The container
+// Each job attempt is one container named executor.ContainerOf(job)
+// (godocker-INSTALLATION-ID-ATTEMPT, see package executor) and labelled
+// with executor.LabelInstallation, executor.LabelJob and friends, so that
+// a restarted server finds every container it started, and only those:
+// Events follows the containers of the executor's installation alone, and
+// Start never takes over another installation's container. The container
 // runs job.Run exactly as the server resolved it: the image, the argv as
 // entrypoint (an image's ENTRYPOINT never interferes), the working
 // directory, the environment, the bind mounts, the uid:gid and the
@@ -194,11 +197,24 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 }
 
 // startExisting handles a Start whose container name is taken: it must be
-// this job attempt's container, which is started only if it never was.
+// this job attempt's container, which is started only if it never was. A
+// container of another installation is refused, whatever its job and
+// attempt: it runs another installation's job, maybe another user's. A
+// container with no installation is this attempt's only under the name
+// of before installations existed (godocker-ID-ATTEMPT, recorded for a job
+// started then).
 func (e *Executor) startExisting(ctx context.Context, j *api.Job, name string) error {
 	c, err := e.cli.ContainerInspect(ctx, name)
 	if err != nil {
 		return fmt.Errorf("start job %d: inspect existing container %s: %w", j.ID, name, err)
+	}
+	var labels map[string]string
+	if c.Config != nil {
+		labels = c.Config.Labels
+	}
+	if inst := labels[executor.LabelInstallation]; inst != e.installation && (inst != "" || name != executor.ContainerName("", j)) {
+		return fmt.Errorf("start job %d: container name %s is taken by a container of installation %s, not of this one (%s) (id %.12s): refusing to take it over",
+			j.ID, name, installationName(inst), installationName(e.installation), c.ID)
 	}
 	if c.Config == nil || c.Config.Labels[executor.LabelJob] != strconv.FormatInt(j.ID, 10) ||
 		c.Config.Labels[executor.LabelAttempt] != strconv.Itoa(j.Attempt) {
@@ -211,6 +227,14 @@ func (e *Executor) startExisting(ctx context.Context, j *api.Job, name string) e
 		}
 	}
 	return nil
+}
+
+// installationName is how errors name an installation id.
+func installationName(id string) string {
+	if id == "" {
+		return "none"
+	}
+	return strconv.Quote(id)
 }
 
 // containerConfig translates the job's resolved execution into the
@@ -232,6 +256,9 @@ func (e *Executor) containerConfig(j *api.Job) (*container.Config, *container.Ho
 			executor.LabelName:    j.Name,
 			executor.LabelProject: j.Project,
 		},
+	}
+	if e.installation != "" {
+		cfg.Labels[executor.LabelInstallation] = e.installation
 	}
 	withInit := true
 	hc := &container.HostConfig{

@@ -67,7 +67,11 @@ var eventKinds = map[events.Action]executor.EventKind{
 }
 
 // Events streams the start, die, pause and unpause events of containers
-// that carry executor.LabelJob, from the moment Events is called until ctx
+// that carry executor.LabelJob and, if the executor has an installation,
+// executor.LabelInstallation with its id (another installation's
+// containers on the same engine are none of its business; nor are the
+// containers of before installations existed, whose ends the watcher's
+// reconciliation finds), from the moment Events is called until ctx
 // ends, when the channel is closed. If the engine's stream breaks, Events
 // reconnects with back-off and asks the engine to replay what happened
 // since shortly before the last event it delivered, dropping what it
@@ -100,6 +104,9 @@ func (e *Executor) stream(ctx context.Context, since time.Time, out chan<- execu
 		filters.Arg("type", string(events.ContainerEventType)),
 		filters.Arg("label", executor.LabelJob),
 	)}
+	if e.installation != "" {
+		opts.Filters.Add("label", executor.LabelInstallation+"="+e.installation)
+	}
 	for a := range eventKinds {
 		opts.Filters.Add("event", string(a))
 	}
@@ -156,10 +163,14 @@ func (e *Executor) stream(ctx context.Context, since time.Time, out chan<- execu
 }
 
 // event converts an engine message to an executor event; ok is false for
-// messages that are not about a job attempt's container.
+// messages that are not about a job attempt's container of the executor's
+// installation (the engine filters those out already).
 func (e *Executor) event(m events.Message) (ev executor.Event, ok bool) {
 	kind, ok := eventKinds[m.Action]
 	if !ok {
+		return ev, false
+	}
+	if e.installation != "" && m.Actor.Attributes[executor.LabelInstallation] != e.installation {
 		return ev, false
 	}
 	id, attempt, ok := executor.JobOfLabels(m.Actor.Attributes)

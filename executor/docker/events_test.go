@@ -117,3 +117,69 @@ func TestEventsReconnect(t *testing.T) {
 		t.Error("channel still open after cancel")
 	}
 }
+
+// TestEventsOfTheInstallation: an executor with an installation asks the
+// engine for its installation's containers only, and drops any other
+// that comes (another installation's job of the same id, a container of
+// before installations).
+func TestEventsOfTheInstallation(t *testing.T) {
+	base := time.Now().Truncate(time.Second)
+	filtersSeen := make(chan string, 1)
+	msg := func(i int, job int64, inst string) events.Message {
+		attrs := map[string]string{executor.LabelJob: strconv.FormatInt(job, 10), executor.LabelAttempt: "1"}
+		if inst != "" {
+			attrs[executor.LabelInstallation] = inst
+		}
+		return events.Message{Type: events.ContainerEventType, Action: events.ActionStart,
+			Actor: events.Actor{ID: "c" + strconv.Itoa(i), Attributes: attrs}, TimeNano: base.Add(time.Duration(i) * time.Millisecond).UnixNano()}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/_ping"):
+			w.Header().Set("Api-Version", "1.41")
+			w.Write([]byte("OK"))
+		case strings.HasSuffix(r.URL.Path, "/info"):
+			json.NewEncoder(w).Encode(map[string]any{"Name": "fake", "SystemTime": base.Format(time.RFC3339Nano)})
+		case strings.HasSuffix(r.URL.Path, "/events"):
+			select {
+			case filtersSeen <- r.URL.Query().Get("filters"):
+			default:
+			}
+			enc := json.NewEncoder(w)
+			enc.Encode(msg(1, 7, "0b0b0b0b0b0b")) // another installation's job 7
+			enc.Encode(msg(2, 7, ""))             // a container of before installations
+			enc.Encode(msg(3, 8, "0a0a0a0a0a0a"))
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	ex, err := New(ctx, "fake", executor.Config{Host: "tcp://" + srv.Listener.Addr().String(), Installation: "0a0a0a0a0a0a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	ch, err := ex.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-ch:
+		if e.JobID != 8 {
+			t.Errorf("first event %+v, want job 8's: the installation's only", e)
+		}
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	var f map[string]map[string]bool
+	if err := json.Unmarshal([]byte(<-filtersSeen), &f); err != nil {
+		t.Fatal(err)
+	}
+	if !f["label"][executor.LabelInstallation+"=0a0a0a0a0a0a"] || !f["label"][executor.LabelJob] {
+		t.Errorf("events asked with filters %v, want the labels %s and %s=0a0a0a0a0a0a", f, executor.LabelJob, executor.LabelInstallation)
+	}
+}
