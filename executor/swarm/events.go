@@ -27,7 +27,11 @@ var nudgeDelays = []time.Duration{50 * time.Millisecond, 300 * time.Millisecond}
 // Events streams the starts and exits of the tasks of GoDocker's services
 // from the moment Events is called until ctx ends, when the channel is
 // closed. Docker 20.10 has no task events: each stream lists the tasks of
-// the services labelled executor.LabelJob every PollInterval (one call)
+// the services labelled executor.LabelJob (and, if the executor has an
+// installation, executor.LabelInstallation with its id: another
+// installation's services are none of its business, and the ends of the
+// services of before installations are found by the watcher's
+// reconciliation) every PollInterval (one call)
 // and reports what changed since the previous list, each change once and
 // in order: a task that started and ended between two lists gets Started
 // then Exited (unless it never ran its program: a rejected task gets
@@ -43,20 +47,31 @@ func (e *Executor) Events(ctx context.Context) (<-chan executor.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	tr := &tracker{seen: map[string]seenTask{}}
+	tr := &tracker{installation: e.installation, seen: map[string]seenTask{}}
 	tr.update(tasks, time.Now()) // what exists now is not news
 	out := make(chan executor.Event, 64)
 	go e.poll(ctx, tr, out)
 	return out, nil
 }
 
-// tasks lists the tasks of GoDocker's services.
+// tasks lists the tasks of GoDocker's services of the executor's
+// installation.
 func (e *Executor) tasks(ctx context.Context) ([]swarm.Task, error) {
-	tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("label", executor.LabelJob))})
+	tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: e.labelFilters()})
 	if err != nil {
 		return nil, fmt.Errorf("list the tasks of GoDocker's services: %w", err)
 	}
 	return tasks, nil
+}
+
+// labelFilters select what GoDocker's executors label as theirs: with
+// executor.LabelJob, and of the executor's installation if it has one.
+func (e *Executor) labelFilters(more ...filters.KeyValuePair) filters.Args {
+	f := filters.NewArgs(append(more, filters.Arg("label", executor.LabelJob))...)
+	if e.installation != "" {
+		f.Add("label", executor.LabelInstallation+"="+e.installation)
+	}
+	return f
 }
 
 // poll owns out: it sends what changes in the task list until ctx ends,
@@ -102,10 +117,11 @@ func (e *Executor) poll(ctx context.Context, tr *tracker, out chan<- executor.Ev
 	}
 }
 
-// nudge follows the start and die events of GoDocker's containers on the
-// manager's engine until ctx ends, and asks poll, through kick, to list
-// the tasks soon after each. If the engine's stream breaks, it reconnects
-// with back-off; meanwhile poll lists the tasks every PollInterval anyway.
+// nudge follows the start and die events of GoDocker's containers (of the
+// executor's installation) on the manager's engine until ctx ends, and
+// asks poll, through kick, to list the tasks soon after each. If the
+// engine's stream breaks, it reconnects with back-off; meanwhile poll
+// lists the tasks every PollInterval anyway.
 func (e *Executor) nudge(ctx context.Context, kick chan<- struct{}) {
 	send := func() {
 		select {
@@ -113,9 +129,8 @@ func (e *Executor) nudge(ctx context.Context, kick chan<- struct{}) {
 		default: // a list is due already
 		}
 	}
-	opts := events.ListOptions{Filters: filters.NewArgs(
+	opts := events.ListOptions{Filters: e.labelFilters(
 		filters.Arg("type", string(events.ContainerEventType)),
-		filters.Arg("label", executor.LabelJob),
 		filters.Arg("event", string(events.ActionStart)),
 		filters.Arg("event", string(events.ActionDie)),
 	)}
@@ -171,7 +186,10 @@ type seenTask struct {
 // tracker turns successive task lists into events. It is not for
 // concurrent use: each stream has its own.
 type tracker struct {
-	seen map[string]seenTask // by task id
+	// installation is the executor's: tasks of another are ignored ("":
+	// none are).
+	installation string
+	seen         map[string]seenTask // by task id
 }
 
 // update records tasks, the current list, and returns the events that
@@ -185,7 +203,7 @@ func (tr *tracker) update(tasks []swarm.Task, now time.Time) []executor.Event {
 	present := make(map[string]bool, len(tasks))
 	for _, t := range tasks {
 		job, attempt, ok := jobOf(t)
-		if !ok {
+		if !ok || tr.installation != "" && t.Spec.ContainerSpec.Labels[executor.LabelInstallation] != tr.installation {
 			continue
 		}
 		present[t.ID] = true

@@ -88,3 +88,33 @@ func TestTracker(t *testing.T) {
 		t.Errorf("tasks remembered after they all vanished: %v", tr.seen)
 	}
 }
+
+// TestTrackerInstallation: a stream of an executor with an installation
+// reports the tasks of that installation only, not those of another
+// installation's job of the same id, nor those of before installations.
+func TestTrackerInstallation(t *testing.T) {
+	now := time.Unix(2000, 0)
+	of := func(inst string, tk swarm.Task) swarm.Task {
+		if inst != "" {
+			tk.Spec.ContainerSpec.Labels[executor.LabelInstallation] = inst
+		}
+		return tk
+	}
+	tr := &tracker{installation: "0a0a0a0a0a0a", seen: map[string]seenTask{}}
+	tr.update(nil, now)
+	evs := tr.update([]swarm.Task{
+		of("0a0a0a0a0a0a", task("a", 1, swarm.TaskStateRunning, "")),
+		of("0b0b0b0b0b0b", task("b", 1, swarm.TaskStateRunning, "")),
+		of("", task("c", 1, swarm.TaskStateRunning, "")),
+	}, now)
+	if got, want := kinds(evs), []string{"1:started"}; !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q (task a's alone)", got, want)
+	}
+	evs = tr.update([]swarm.Task{
+		of("0a0a0a0a0a0a", task("a", 1, swarm.TaskStateRunning, "")),
+		of("0b0b0b0b0b0b", task("b", 1, swarm.TaskStateComplete, "")),
+	}, now)
+	if len(evs) != 0 {
+		t.Errorf("another installation's task ended: events %q, want none", kinds(evs))
+	}
+}

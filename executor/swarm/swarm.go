@@ -2,18 +2,21 @@
 // as the executor type "swarm".
 //
 // Each job attempt (each array task is a job) is one service named
-// executor.ContainerName(job) (godocker-ID-ATTEMPT), in the replicated-job
-// mode (one task, one completion) with the restart condition none, so that
-// swarm runs it once and never again. The task's container runs job.Run
-// exactly as the docker executor's does: the image, the argv (Command and
-// Args: an image's ENTRYPOINT never interferes), the working directory,
-// the environment, the bind mounts with their read-only flag, the uid:gid
-// and the supplementary groups, docker-init as pid 1, no capabilities at
-// all for a non-root job, and the cpu, memory and pid limits. The cpus and
-// memory are reserved too, so that swarm places a job only where they are
-// free. The service and its container carry executor.LabelJob and friends,
-// so that a restarted server finds every service it started. The job's
-// output goes to its job directory on the shared directory (the argv
+// executor.ContainerOf(job) (godocker-INSTALLATION-ID-ATTEMPT, see package
+// executor), in the replicated-job mode (one task, one completion) with the
+// restart condition none, so that swarm runs it once and never again. The
+// task's container runs job.Run exactly as the docker executor's does: the
+// image, the argv (Command and Args: an image's ENTRYPOINT never
+// interferes), the working directory, the environment, the bind mounts with
+// their read-only flag, the uid:gid and the supplementary groups,
+// docker-init as pid 1, no capabilities at all for a non-root job, and the
+// cpu, memory and pid limits. The cpus and memory are reserved too, so that
+// swarm places a job only where they are free. The service and its
+// container carry executor.LabelInstallation, executor.LabelJob and
+// friends, so that a restarted server finds every service it started, and
+// only those: Events follows the tasks of the executor's installation
+// alone, and Start never takes over another installation's service. The
+// job's output goes to its job directory on the shared directory (the argv
 // redirects it), which must be mounted at the same path on every node.
 //
 // Placement: a job placed on a node (Placement.Node, a host name as Nodes
@@ -333,7 +336,7 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
 	switch {
 	case err == nil:
-		return checkOwner(j, svc)
+		return e.checkOwner(j, svc)
 	case !cerrdefs.IsNotFound(err):
 		return fmt.Errorf("start job %d: inspect service %s: %w", j.ID, name, err)
 	}
@@ -347,7 +350,7 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 	if err != nil {
 		// Created meanwhile by another Start of this attempt?
 		if svc, _, ierr := e.cli.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{}); ierr == nil {
-			return checkOwner(j, svc)
+			return e.checkOwner(j, svc)
 		}
 		return fmt.Errorf("start job %d: create service %s: %w", j.ID, name, err)
 	}
@@ -358,13 +361,28 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 }
 
 // checkOwner checks that svc, found under the name of j's attempt, is
-// that attempt's.
-func checkOwner(j *api.Job, svc swarm.Service) error {
+// that attempt's. A service of another installation is refused, whatever
+// its job and attempt; one without an installation label is the
+// attempt's only under the name of before installations existed
+// (godocker-ID-ATTEMPT, recorded by a job started then).
+func (e *Executor) checkOwner(j *api.Job, svc swarm.Service) error {
 	l := svc.Spec.Labels
+	if inst := l[executor.LabelInstallation]; inst != e.installation && (inst != "" || svc.Spec.Name != executor.ContainerName("", j)) {
+		return fmt.Errorf("start job %d: service name %s is taken by a service of installation %s, not of this one (%s) (id %.12s): refusing to take it over",
+			j.ID, svc.Spec.Name, installationName(inst), installationName(e.installation), svc.ID)
+	}
 	if l[executor.LabelJob] != strconv.FormatInt(j.ID, 10) || l[executor.LabelAttempt] != strconv.Itoa(j.Attempt) {
 		return fmt.Errorf("start job %d: service name %s is taken by a service that is not this job attempt's (id %.12s)", j.ID, svc.Spec.Name, svc.ID)
 	}
 	return nil
+}
+
+// installationName is how errors name an installation id.
+func installationName(id string) string {
+	if id == "" {
+		return "none"
+	}
+	return strconv.Quote(id)
 }
 
 // knownNode checks that host is the host name of a node of the swarm.
@@ -423,6 +441,9 @@ func (e *Executor) serviceSpec(j *api.Job, p executor.Placement, image string) s
 		executor.LabelUser:    j.User,
 		executor.LabelName:    j.Name,
 		executor.LabelProject: j.Project,
+	}
+	if e.installation != "" {
+		labels[executor.LabelInstallation] = e.installation
 	}
 	withInit := true
 	grace := StopGracePeriod
