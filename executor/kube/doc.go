@@ -10,14 +10,16 @@
 // tried and what to set. godockerd's account needs get, list, watch,
 // create and delete on pods and create on pods/exec in the namespace, and
 // list on nodes. Jobs' pods go to the executor's namespace ("default"
-// unless configured); give each GoDocker installation its own namespace,
-// since pods are named after job ids.
+// unless configured). Several GoDocker installations may share a
+// namespace: pods are named and labelled with the installation id of
+// their server's store (see package executor), and each executor follows
+// the pods of its own installation only.
 //
 // # Pods, not Jobs
 //
-// Each job attempt is one bare Pod named executor.ContainerName(job)
-// (godocker-ID-ATTEMPT), with restartPolicy Never, rather than a
-// batch/v1 Job with backoffLimit 0: GoDocker is the batch system. It
+// Each job attempt is one bare Pod named executor.ContainerOf(job)
+// (godocker-INSTALLATION-ID-ATTEMPT), with restartPolicy Never, rather
+// than a batch/v1 Job with backoffLimit 0: GoDocker is the batch system. It
 // queues, places (nodeName), retries (never on its own: gctl requeue) and
 // cleans up (the watcher records the exit, then calls Remove) itself, so a
 // Job controller would only add a second object to keep in step, a pod
@@ -79,9 +81,14 @@
 //
 // # Labels
 //
-// A pod carries app.kubernetes.io/managed-by=godocker (the executor
-// watches only those), executor.LabelJob, executor.LabelAttempt and
-// executor.LabelUser (the user's name made a valid label value). The
+// A pod carries app.kubernetes.io/managed-by=godocker and
+// executor.LabelInstallation=INSTALLATION (the executor watches only the
+// pods with both), executor.LabelJob, executor.LabelAttempt and
+// executor.LabelUser (the user's name made a valid label value). Start
+// refuses a pod of another installation found under a job attempt's
+// name. Pods of jobs started before installations existed keep their
+// names (godocker-ID-ATTEMPT) and have no installation label: they are
+// not watched, and the watcher's reconciliation finds their ends. The
 // exact user, the job's name and its project, which need not be valid
 // label values, are annotations (godocker.user, godocker.name,
 // godocker.project).
@@ -120,8 +127,10 @@
 // serves list and watch but has no scheduler, kubelet or admission:
 // they check the exact pod spec a job becomes, that pod status changes
 // made through the fake (as a kubelet would make them) give the right
-// events and Inspect results, Start's idempotence, Kill, Remove, Nodes'
-// filtering and capacity, the configuration errors of New (including
+// events and Inspect results, Start's idempotence, two installations in
+// one namespace (names, labels, the watch's selector, Start's refusal of
+// the other's pod), Kill, Remove, Nodes' filtering and capacity, the
+// configuration errors of New (including
 // against an HTTP server that plays an API server answering /version and
 // the pod list), and the streams from Events closing. Exec is tested
 // against an HTTP server in the test that speaks the exec protocol as

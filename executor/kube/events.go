@@ -19,12 +19,12 @@ import (
 // syncTimeout bounds how long Events waits for the first list of pods.
 const syncTimeout = time.Minute
 
-// newInformer builds the informer on GoDocker's pods of the namespace
-// (not started: see watch). It keeps no managed fields, and reports watch
-// errors through slog.
+// newInformer builds the informer on GoDocker's pods of the namespace of
+// the executor's installation (not started: see watch). It keeps no
+// managed fields, and reports watch errors through slog.
 func (e *Executor) newInformer() cache.SharedIndexInformer {
 	inf := coreinformers.NewFilteredPodInformer(e.client, e.namespace, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
-		o.LabelSelector = LabelManagedBy + "=" + ManagedBy
+		o.LabelSelector = e.selector()
 	})
 	_ = inf.SetTransform(func(obj any) (any, error) {
 		if p, ok := obj.(*corev1.Pod); ok && len(p.ManagedFields) > 0 {
@@ -120,7 +120,10 @@ func podOf(obj any) *corev1.Pod {
 }
 
 // Events streams the Started and Exited events of GoDocker's pods in the
-// namespace from the moment Events returns until ctx ends (or Close),
+// namespace, of the executor's installation if it has one (another
+// installation's pods are none of its business, and the ends of the pods
+// of before installations are found by the watcher's reconciliation),
+// from the moment Events returns until ctx ends (or Close),
 // when the channel is closed. They come from a watch (the executor's
 // shared informer), not from polling. Each call gets its own stream, in
 // which each pod attempt is Started, then Exited, each once: a pod first
@@ -138,7 +141,7 @@ func (e *Executor) Events(ctx context.Context) (<-chan executor.Event, error) {
 	if !e.watch() {
 		return nil, fmt.Errorf("events: executor %s is closed", e.name)
 	}
-	s := &subscriber{ctx: ctx, stop: e.runCtx.Done(), out: make(chan executor.Event, 64), pods: map[string]progress{}}
+	s := &subscriber{ctx: ctx, stop: e.runCtx.Done(), installation: e.installation, out: make(chan executor.Event, 64), pods: map[string]progress{}}
 	reg, err := e.pods.AddEventHandler(s)
 	if err != nil {
 		return nil, fmt.Errorf("events: watch pods: %w", err)
@@ -187,17 +190,18 @@ type progress struct {
 // the informer from one goroutine of its own, with its own unbounded
 // queue of notifications.
 type subscriber struct {
-	ctx  context.Context
-	stop <-chan struct{} // the executor is closed
-	out  chan executor.Event
-	pods map[string]progress // by pod name
+	ctx          context.Context
+	stop         <-chan struct{} // the executor is closed
+	installation string          // the executor's: see managed
+	out          chan executor.Event
+	pods         map[string]progress // by pod name
 }
 
 // OnAdd records the pods that exist when the stream starts (the initial
 // list) and reports the others.
 func (s *subscriber) OnAdd(obj any, initial bool) {
 	p := podOf(obj)
-	if p == nil || !managed(p) {
+	if p == nil || !managed(p, s.installation) {
 		return
 	}
 	if initial {
@@ -210,7 +214,7 @@ func (s *subscriber) OnAdd(obj any, initial bool) {
 
 // OnUpdate reports the pod's new state.
 func (s *subscriber) OnUpdate(_, obj any) {
-	if p := podOf(obj); p != nil && managed(p) {
+	if p := podOf(obj); p != nil && managed(p, s.installation) {
 		s.report(p)
 	}
 }
@@ -282,9 +286,22 @@ func (s *subscriber) send(p *corev1.Pod, kind executor.EventKind, t time.Time) b
 	return false
 }
 
-// managed reports whether p is one of GoDocker's pods.
-func managed(p *corev1.Pod) bool {
-	return p.Labels[LabelManagedBy] == ManagedBy
+// managed reports whether p is one of GoDocker's pods of the installation
+// installation ("": any). The informer asks the API server for those
+// only (see selector); this is for what comes all the same.
+func managed(p *corev1.Pod, installation string) bool {
+	return p.Labels[LabelManagedBy] == ManagedBy &&
+		(installation == "" || p.Labels[executor.LabelInstallation] == installation)
+}
+
+// selector is the label selector of GoDocker's pods of the executor's
+// installation (of any, if it has none).
+func (e *Executor) selector() string {
+	sel := LabelManagedBy + "=" + ManagedBy
+	if e.installation != "" {
+		sel += "," + executor.LabelInstallation + "=" + e.installation
+	}
+	return sel
 }
 
 // jobOf reads the job id and attempt from a pod's labels.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -167,7 +168,7 @@ func (e *Executor) ping(ctx context.Context, rc *rest.Config) error {
 	if err != nil {
 		return fmt.Errorf("cannot reach %s: is it up, and are the kubeconfig's server address and credentials right? (%w)", at, err)
 	}
-	_, err = e.client.CoreV1().Pods(e.namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy, Limit: 1})
+	_, err = e.client.CoreV1().Pods(e.namespace).List(ctx, metav1.ListOptions{LabelSelector: e.selector(), Limit: 1})
 	switch {
 	case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
 		return fmt.Errorf("%s (%s) does not let godockerd list pods in namespace %s: %w (its account needs get, list, watch, create and delete on pods, create on pods/exec, and list on nodes)", at, v.GitVersion, e.namespace, err)
@@ -263,9 +264,12 @@ func usable(n *corev1.Node) bool {
 // that node's allocatable capacity already, so the kube-scheduler is not
 // asked), on a node with the labels of the executor's NodeSelector and of
 // p.Labels. If the pod exists already, Start leaves it as it is and
-// returns nil. The kubelet then pulls the image if the node does not
-// have it; a pull that fails makes Inspect report the job exited with
-// the error.
+// returns nil; a pod of that name of another installation is refused,
+// whatever its job and attempt (one without an installation label is
+// taken only under the name of before installations existed,
+// godocker-ID-ATTEMPT, recorded by a job started then). The kubelet then
+// pulls the image if the node does not have it; a pull that fails makes
+// Inspect report the job exited with the error.
 func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) error {
 	if j.Run == nil || len(j.Run.Argv) == 0 {
 		return fmt.Errorf("start job %d: no resolved execution (job.Run with an argv)", j.ID)
@@ -281,12 +285,24 @@ func (e *Executor) Start(ctx context.Context, j *api.Job, p executor.Placement) 
 		if gerr != nil {
 			return fmt.Errorf("start job %d: pod %s exists, but: %w", j.ID, pod.Name, gerr)
 		}
+		if inst := cur.Labels[executor.LabelInstallation]; inst != e.installation && (inst != "" || pod.Name != executor.ContainerName("", j)) {
+			return fmt.Errorf("start job %d: pod name %s in namespace %s is taken by a pod of installation %s, not of this one (%s): refusing to take it over",
+				j.ID, pod.Name, e.namespace, installationName(inst), installationName(e.installation))
+		}
 		if id, attempt, ok := jobOf(cur); !ok || id != j.ID || attempt != j.Attempt {
 			return fmt.Errorf("start job %d: pod name %s in namespace %s is taken by a pod that is not this job attempt's", j.ID, pod.Name, e.namespace)
 		}
 		return nil
 	}
 	return fmt.Errorf("start job %d: create pod %s in namespace %s: %w", j.ID, pod.Name, e.namespace, err)
+}
+
+// installationName is how errors name an installation id.
+func installationName(id string) string {
+	if id == "" {
+		return "none"
+	}
+	return strconv.Quote(id)
 }
 
 // Kill deletes the pod of a job that runs (or has not started yet) at

@@ -21,7 +21,8 @@ import (
 const (
 	// LabelManagedBy marks GoDocker's pods: the executor watches the pods
 	// of its namespace that carry LabelManagedBy=ManagedBy (the
-	// Kubernetes recommended label), and only those.
+	// Kubernetes recommended label) and, if it has an installation,
+	// executor.LabelInstallation with its id, and only those.
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	// ManagedBy is the value of LabelManagedBy on GoDocker's pods.
 	ManagedBy = "godocker"
@@ -94,6 +95,9 @@ func (e *Executor) pod(j *api.Job, p executor.Placement) *corev1.Pod {
 	}
 	if r.UID != 0 {
 		pod.Spec.Containers[0].SecurityContext.Capabilities = &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}
+	}
+	if e.installation != "" {
+		pod.Labels[executor.LabelInstallation] = e.installation
 	}
 	pod.Spec.Volumes, pod.Spec.Containers[0].VolumeMounts = e.volumes(r.Mounts)
 	return pod
