@@ -637,9 +637,10 @@ func TestMarkedRunningWithoutContainer(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The leader's own start-up reconciliation may be at it too: either
+	// starts it, once.
 	h.srv.reconcile(ctx, h.sim)
-	st, err := h.sim.Inspect(ctx, j)
-	if err != nil || st.State != executor.StateRunning {
+	if st, err := h.sim.Inspect(ctx, h.launched(j.ID)); err != nil || st.State != executor.StateRunning {
 		t.Fatalf("after reconcile the container is %v (%v); want running", st.State, err)
 	}
 }
