@@ -359,14 +359,15 @@ func (s *Server) setReason(ctx context.Context, j *api.Job, r api.Reason, p api.
 	}
 }
 
-// reject ends a pending job that can never run as submitted.
+// reject ends a pending job that can never run as submitted: rejected,
+// or failed when what it needed failed (a dependency, its start).
 func (s *Server) reject(ctx context.Context, planned *api.Job, r api.Reason) {
 	j, err := s.store.UpdateJob(ctx, planned.ID, func(j *api.Job) error {
 		if j.State != api.Pending || j.Attempt != planned.Attempt {
 			return errSkip
 		}
 		j.State, j.Reason, j.Ended = api.Rejected, r, time.Now().UTC()
-		if r.Code == api.ReasonDependencyNeverSatisfied {
+		if r.Code == api.ReasonDependencyNeverSatisfied || r.Code == api.ReasonStartFailed {
 			j.State = api.Failed
 		}
 		return nil
@@ -391,22 +392,7 @@ func (s *Server) cannotStart(ctx context.Context, planned *api.Job, cause error)
 		s.log.Error("decide how a job runs", "job", planned.ID, "err", cause)
 		return
 	}
-	r := api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + ae.Message}
-	j, err := s.store.UpdateJob(ctx, planned.ID, func(j *api.Job) error {
-		if j.State != api.Pending || j.Attempt != planned.Attempt {
-			return errSkip
-		}
-		j.State, j.Reason, j.Ended = api.Failed, r, time.Now().UTC()
-		return nil
-	})
-	if err != nil {
-		if !errors.Is(err, errSkip) {
-			s.log.Error("record a job that cannot start", "job", planned.ID, "err", err)
-		}
-		return
-	}
-	s.log.Warn("job could not start", "job", j.ID, "user", j.User, "reason", r.Message)
-	s.publish(api.EventFinished, j)
+	s.reject(ctx, planned, api.Reason{Code: api.ReasonStartFailed, Message: "could not start: " + ae.Message})
 }
 
 // start marks the job running, then starts its container. Marking first
