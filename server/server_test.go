@@ -185,24 +185,10 @@ func (h *harness) finish(id int64, code int) {
 // its directory is made then, just before the container.
 func (h *harness) launched(id int64) *api.Job {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		j, err := h.st.Job(context.Background(), id)
-		if err != nil {
-			h.t.Fatal(err)
-		}
+	return h.wait(id, func(j *api.Job) bool {
 		st, err := h.sim.Inspect(context.Background(), j)
-		if err != nil {
-			h.t.Fatalf("job %d's container: %v", id, err)
-		}
-		if st.State != executor.StateMissing {
-			return j
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("job %d (%s) has no container", id, j.State)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return err == nil && st.State != executor.StateMissing
+	})
 }
 
 // waitState waits (bounded) for the job to reach state, watching the bus.
