@@ -139,6 +139,10 @@ type Store struct {
 	// DSN is the driver's address; for sqlite a file, by default
 	// StateDir/godocker.db.
 	DSN string `yaml:"dsn"`
+	// Sync is when sqlite's writes reach the disk (store.SyncNormal, the
+	// default, or store.SyncFull). Mongo's durability is the write
+	// concern of its URL instead.
+	Sync string `yaml:"sync"`
 }
 
 // Scheduler configures the scheduling loop and its policy.
@@ -313,6 +317,9 @@ func (c *Config) fill() {
 	if c.Store.Driver == "sqlite" && c.Store.DSN == "" {
 		c.Store.DSN = filepath.Join(c.StateDir, "godocker.db")
 	}
+	if c.Store.Driver == "sqlite" && c.Store.Sync == "" {
+		c.Store.Sync = "normal"
+	}
 	for i := range c.Volumes {
 		if c.Volumes[i].Mount == "" {
 			c.Volumes[i].Mount = c.Volumes[i].Path
@@ -354,6 +361,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.Driver == "" {
 		bad("store.driver: empty (use sqlite)")
+	}
+	switch {
+	case c.Store.Sync == "":
+	case c.Store.Driver != "sqlite":
+		bad("store.sync: %q is for sqlite; %s's writes are as durable as the write concern of its URL says (w, journal)", c.Store.Sync, c.Store.Driver)
+	case c.Store.Sync != "normal" && c.Store.Sync != "full":
+		bad("store.sync: %q is not normal (survive a crash of godockerd) or full (survive a power loss too)", c.Store.Sync)
 	}
 	if len(c.Roles) == 0 {
 		bad("roles: none (give some of %s)", strings.Join(AllRoles, ", "))

@@ -18,7 +18,7 @@ func TestDefaultWithoutFile(t *testing.T) {
 		}
 		t.Fatal(err)
 	}
-	if c.Store.DSN != "/var/lib/godocker/godocker.db" || c.Executors[0].Name != "docker" || c.Socket != "/run/godocker/godockerd.sock" {
+	if c.Store.DSN != "/var/lib/godocker/godocker.db" || c.Store.Sync != "normal" || c.Executors[0].Name != "docker" || c.Socket != "/run/godocker/godockerd.sock" {
 		t.Errorf("default config = %+v", c)
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil {
@@ -44,6 +44,8 @@ executors:
   - type: docker
     cpus: 2
     memory: 4G
+store:
+  sync: full
 `
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -63,6 +65,9 @@ executors:
 	}
 	if time.Duration(c.Scheduler.Interval) != 250*time.Millisecond {
 		t.Errorf("interval = %v", c.Scheduler.Interval)
+	}
+	if c.Store.Sync != "full" {
+		t.Errorf("store.sync = %q, want the file's full", c.Store.Sync)
 	}
 	if c.Volumes[0].Mount != "/srv/data" || c.Executors[0].Name != "docker" || c.Executors[0].CPUs != 2 {
 		t.Errorf("derived defaults not filled: %+v %+v", c.Volumes[0], c.Executors[0])
@@ -94,6 +99,8 @@ func TestInvalid(t *testing.T) {
 		"no role":                    {yaml: "roles: []\n", want: "roles: none"},
 		"short timeout":              {env: []string{"GODOCKER_MASTER_TIMEOUT=100ms"}, want: "master_timeout"},
 		"shared store without redis": {env: []string{"GODOCKER_MONGO_URL=mongodb://db1/"}, want: "set redis.addr"},
+		"bad sync":                   {yaml: "store: {sync: always}\n", want: `store.sync: "always" is not normal`},
+		"sync of mongo":              {env: []string{"GODOCKER_MONGO_URL=mongodb://db1/", "GODOCKER_REDIS_ADDR=r:6379", "GODOCKER_STORE_SYNC=full"}, want: "write concern"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "c.yaml")
@@ -137,7 +144,7 @@ func TestClusterEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Store.Driver != "mongo" || c.Store.DSN != "mongodb://db1:27017,db2:27017/lab?replicaSet=rs0" {
+	if c.Store.Driver != "mongo" || c.Store.DSN != "mongodb://db1:27017,db2:27017/lab?replicaSet=rs0" || c.Store.Sync != "" {
 		t.Errorf("mongo store: driver %q dsn %q", c.Store.Driver, c.Store.DSN)
 	}
 	if c.Redis.Addr != "redis1:6379" || time.Duration(c.MasterTimeout) != 20*time.Second || c.HealthListen != ":8080" {

@@ -17,7 +17,7 @@ import (
 func storeOf(t *testing.T, jobs ...*api.Job) store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "godocker.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "godocker.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, f
 	if err := os.MkdirAll(cfg.StateDir, 0o711); err != nil {
 		return nil, nil, fmt.Errorf("create state_dir: %w", err)
 	}
-	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
+	st, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN, store.Options{Sync: store.Sync(cfg.Store.Sync)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s store: %w", cfg.Store.Driver, err)
 	}

@@ -76,7 +76,7 @@ func newHarness(t testing.TB, tweak func(*config.Config), setup ...func(*Server)
 			t.Fatal(err)
 		}
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(cfg.StateDir, "godocker.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(cfg.StateDir, "godocker.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

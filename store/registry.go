@@ -10,7 +10,30 @@ import (
 
 // OpenFunc opens a store of one backend. The meaning of dsn is the
 // backend's: a file path for sqlite, a connection URL for mongo.
-type OpenFunc func(ctx context.Context, dsn string) (Store, error)
+type OpenFunc func(ctx context.Context, dsn string, o Options) (Store, error)
+
+// Options are the settings of a store besides its dsn. The zero value
+// is every backend's default.
+type Options struct {
+	// Sync is when a backend's writes reach the disk. Only sqlite has
+	// the choice; mongo's is the write concern of its URL, and it
+	// refuses any other value than "".
+	Sync Sync
+}
+
+// Sync is when a write that a store acknowledged reaches the disk.
+type Sync string
+
+const (
+	// SyncNormal: every acknowledged write survives a crash of the
+	// process (kill -9, the OOM killer); it reaches the disk within a
+	// second, so a power loss or a crash of the kernel can lose the
+	// writes of the last second. Ids handed out never come back.
+	SyncNormal Sync = "normal"
+	// SyncFull: a write is on the disk before it is acknowledged, and
+	// survives a power loss too. It costs an fsync per commit.
+	SyncFull Sync = "full"
+)
 
 var (
 	driversMu sync.RWMutex
@@ -46,7 +69,7 @@ func Drivers() []string {
 }
 
 // Open opens a store with the backend registered as driver.
-func Open(ctx context.Context, driver, dsn string) (Store, error) {
+func Open(ctx context.Context, driver, dsn string, o Options) (Store, error) {
 	driversMu.RLock()
 	open, ok := drivers[driver]
 	driversMu.RUnlock()
@@ -57,5 +80,5 @@ func Open(ctx context.Context, driver, dsn string) (Store, error) {
 		}
 		return nil, fmt.Errorf("open store: unknown driver %q (known: %s)", driver, strings.Join(known, ", "))
 	}
-	return open(ctx, dsn)
+	return open(ctx, dsn, o)
 }

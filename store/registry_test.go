@@ -9,9 +9,12 @@ import (
 
 func TestRegistry(t *testing.T) {
 	errFake := errors.New("fake open")
-	var gotDSN string
-	Register("registry-test", func(_ context.Context, dsn string) (Store, error) {
-		gotDSN = dsn
+	var (
+		gotDSN  string
+		gotOpts Options
+	)
+	Register("registry-test", func(_ context.Context, dsn string, o Options) (Store, error) {
+		gotDSN, gotOpts = dsn, o
 		return nil, errFake
 	})
 	t.Cleanup(func() {
@@ -20,14 +23,14 @@ func TestRegistry(t *testing.T) {
 		driversMu.Unlock()
 	})
 
-	if _, err := Open(t.Context(), "registry-test", "some/dsn"); !errors.Is(err, errFake) {
+	if _, err := Open(t.Context(), "registry-test", "some/dsn", Options{Sync: SyncFull}); !errors.Is(err, errFake) {
 		t.Errorf("Open(registry-test) = %v, want the driver's error", err)
 	}
-	if gotDSN != "some/dsn" {
-		t.Errorf("driver got dsn %q, want %q", gotDSN, "some/dsn")
+	if gotDSN != "some/dsn" || gotOpts.Sync != SyncFull {
+		t.Errorf("driver got dsn %q, options %+v; want %q, sync full", gotDSN, gotOpts, "some/dsn")
 	}
 
-	_, err := Open(t.Context(), "no-such-driver", "x")
+	_, err := Open(t.Context(), "no-such-driver", "x", Options{})
 	if err == nil || !strings.Contains(err.Error(), `"no-such-driver"`) || !strings.Contains(err.Error(), "registry-test") {
 		t.Errorf("Open(no-such-driver) = %v, want an error naming the driver and listing the known ones", err)
 	}
@@ -38,6 +41,6 @@ func TestRegistry(t *testing.T) {
 				t.Error("second Register of the same name did not panic")
 			}
 		}()
-		Register("registry-test", func(context.Context, string) (Store, error) { return nil, nil })
+		Register("registry-test", func(context.Context, string, Options) (Store, error) { return nil, nil })
 	}()
 }

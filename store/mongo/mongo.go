@@ -24,7 +24,10 @@ import (
 )
 
 func init() {
-	store.Register("mongo", func(ctx context.Context, dsn string) (store.Store, error) {
+	store.Register("mongo", func(ctx context.Context, dsn string, o store.Options) (store.Store, error) {
+		if o.Sync != "" {
+			return nil, fmt.Errorf("open mongo store: sync %q is sqlite's setting; mongo's writes are as durable as the write concern of its URL (w, journal) says", o.Sync)
+		}
 		s, err := Open(ctx, dsn)
 		if err != nil {
 			return nil, err // not a typed nil in the interface

@@ -137,8 +137,13 @@ func TestRegistered(t *testing.T) {
 	if !slices.Contains(store.Drivers(), "mongo") {
 		t.Fatalf("store drivers %v lack mongo", store.Drivers())
 	}
-	_, err := store.Open(t.Context(), "mongo", "redis://localhost:6379")
+	_, err := store.Open(t.Context(), "mongo", "redis://localhost:6379", store.Options{})
 	if err == nil || !strings.Contains(err.Error(), "not a mongodb:// or mongodb+srv:// URI") || !strings.Contains(err.Error(), "store.dsn") {
 		t.Errorf("store.Open(mongo, redis://...) = %v", err)
+	}
+	// Its durability is its write concern's, set in its URL.
+	_, err = store.Open(t.Context(), "mongo", "mongodb://localhost:1/godocker", store.Options{Sync: store.SyncFull})
+	if err == nil || !strings.Contains(err.Error(), "write concern") {
+		t.Errorf("store.Open(mongo, sync full) = %v, want an error saying the URL's write concern decides", err)
 	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -25,41 +26,63 @@ func benchJob(id int64, user string, state api.State) *api.Job {
 	return j
 }
 
-// BenchmarkCreateJob: one submission, NextID then CreateJob: two
-// durable commits.
+// syncs are the store's two levels, which the benchmarks of writes
+// measure each.
+var syncs = []store.Sync{store.SyncNormal, store.SyncFull}
+
+// syncStore opens a store at sync in a fresh file, closed when b ends.
+func syncStore(b *testing.B, sync store.Sync) *Store {
+	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "godocker.db"), store.Options{Sync: sync})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkCreateJob: one submission, NextID then CreateJob: a commit,
+// and an fsync at SyncFull.
 func BenchmarkCreateJob(b *testing.B) {
-	s := tempStore(b)
-	ctx := b.Context()
-	for b.Loop() {
-		id, err := s.NextID(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.CreateJob(ctx, benchJob(id, "alice", api.Pending)); err != nil {
-			b.Fatal(err)
-		}
+	for _, sync := range syncs {
+		b.Run(string(sync), func(b *testing.B) {
+			s := syncStore(b, sync)
+			ctx := b.Context()
+			for b.Loop() {
+				id, err := s.NextID(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.CreateJob(ctx, benchJob(id, "alice", api.Pending)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
 // BenchmarkCreateJobParallel: submissions from 8 goroutines at once, as
-// concurrent API clients make them: group commit shares the fsyncs.
+// concurrent API clients make them: group commit shares the commits.
 func BenchmarkCreateJobParallel(b *testing.B) {
-	s := tempStore(b)
-	ctx := b.Context()
-	b.SetParallelism(8 / runtime.GOMAXPROCS(0))
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			id, err := s.NextID(ctx)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			if err := s.CreateJob(ctx, benchJob(id, "alice", api.Pending)); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	for _, sync := range syncs {
+		b.Run(string(sync), func(b *testing.B) {
+			s := syncStore(b, sync)
+			ctx := b.Context()
+			b.SetParallelism(8 / runtime.GOMAXPROCS(0))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					id, err := s.NextID(ctx)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					if err := s.CreateJob(ctx, benchJob(id, "alice", api.Pending)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
 
 // BenchmarkJobsByState: the scheduler's query with 100,000 jobs stored,
@@ -110,19 +133,23 @@ func BenchmarkJobsByState(b *testing.B) {
 }
 
 // BenchmarkUpdateJob: one state change, read-modify-write in one
-// durable transaction.
+// transaction.
 func BenchmarkUpdateJob(b *testing.B) {
-	s := tempStore(b)
-	ctx := b.Context()
-	if err := s.CreateJob(ctx, benchJob(1, "alice", api.Running)); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		if _, err := s.UpdateJob(ctx, 1, func(j *api.Job) error {
-			j.Usage.CPUSeconds++
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
+	for _, sync := range syncs {
+		b.Run(string(sync), func(b *testing.B) {
+			s := syncStore(b, sync)
+			ctx := b.Context()
+			if err := s.CreateJob(ctx, benchJob(1, "alice", api.Running)); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := s.UpdateJob(ctx, 1, func(j *api.Job) error {
+					j.Usage.CPUSeconds++
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -6,18 +6,23 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/godocker/godocker/store"
 )
 
-// Group commit. SQLite makes a commit durable with one fsync of the WAL,
-// which costs far more than the writes it covers (a quarter of a
-// millisecond or more on a virtual disk, against tens of microseconds
-// for inserting a job). Jobs are created and updated one by one, by
-// concurrent requests: each write waits for its own fsync, and the disk's
-// latency caps the submission rate. So the writes of jobs go to one
-// goroutine, which runs those that queued up meanwhile in one
-// transaction, each in a savepoint of its own, and commits them with one
-// fsync. A write returns once the commit that holds it is durable, as
-// before; alone, it is committed alone, as before.
+// Group commit. Jobs are created and updated one by one, by concurrent
+// requests, and every commit has a fixed cost: its WAL frames, and at
+// store.SyncFull one fsync of the WAL, which costs far more than the
+// writes it covers (a quarter of a millisecond or more on a virtual disk,
+// against tens of microseconds for inserting a job). So the writes of
+// jobs go to one goroutine, which runs those that queued up meanwhile in
+// one transaction, each in a savepoint of its own, and commits them at
+// once. A write returns once the commit that holds it is as durable as
+// the store's Sync promises; alone, it is committed alone.
 
 // maxBatch bounds how many writes one commit holds: a bound on the time
 // a transaction holds the write lock that other processes wait for.
@@ -31,10 +36,10 @@ type write struct {
 	ctx context.Context
 	// fn does the write in tx, with ctx for its statements.
 	fn func(ctx context.Context, tx *sql.Tx) error
-	// light: the write need not be durable at once (NextID's, see there).
-	// A batch of light writes only is committed without an fsync.
-	light bool
-	done  chan error
+	// ids: the write reserves job ids (NextID's), which must never come
+	// back, even after a power loss; see synced.
+	ids  bool
+	done chan error
 }
 
 // do runs fn in the next batch and returns its error, or the commit's.
@@ -42,8 +47,8 @@ type write struct {
 // has run, do waits for its commit whatever the context says, so that
 // success is never reported for a write that was lost, nor failure for
 // one that was kept.
-func (s *Store) do(ctx context.Context, light bool, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	w := &write{ctx: ctx, fn: fn, light: light, done: make(chan error, 1)}
+func (s *Store) do(ctx context.Context, ids bool, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	w := &write{ctx: ctx, fn: fn, ids: ids, done: make(chan error, 1)}
 	select {
 	case s.writes <- w:
 	case <-ctx.Done():
@@ -64,6 +69,13 @@ func (s *Store) commitLoop() {
 			batch = append(batch[:0], w)
 		case <-s.quit:
 			return
+		}
+		if s.sync == store.SyncNormal {
+			// A commit without an fsync takes less time than a request
+			// takes to get to it: without a pause, batches would be of
+			// one write, each paying a commit. Let the goroutines that
+			// are about to write run first.
+			runtime.Gosched()
 		}
 	gather:
 		for len(batch) < maxBatch {
@@ -97,23 +109,20 @@ func (s *Store) commit(batch []*write) {
 func (s *Store) runBatch(batch []*write, errs []error) (err error) {
 	// The batch is everybody's: no one caller's context may cancel it.
 	ctx := context.Background()
-	light := true
-	for _, w := range batch {
-		light = light && w.light
-	}
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if light {
-		// Back to FULL before the connection serves another write.
-		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+	if synced := s.synced(batch); synced != (s.sync == store.SyncFull) {
+		// The connection's own level is the store's: back to it before
+		// the connection serves another write.
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = "+level(synced)); err != nil {
 			return err
 		}
 		defer func() {
-			if _, serr := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); serr != nil {
-				_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // never reuse it at NORMAL
+			if _, serr := conn.ExecContext(ctx, "PRAGMA synchronous = "+level(!synced)); serr != nil {
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // never reuse it at the wrong level
 				err = errors.Join(err, serr)
 			}
 		}()
@@ -142,6 +151,80 @@ func (s *Store) runBatch(batch []*write, errs []error) (err error) {
 		return nil // tx.Rollback, deferred
 	}
 	return tx.Commit()
+}
+
+// synced says whether batch is committed with an fsync (synchronous =
+// FULL), before any of its writes is acknowledged.
+//
+// At SyncFull, every batch is, except one of id reservations only: a
+// reservation is durable once anything written after it is (the WAL is
+// flushed up to its end), in particular a job created with one of its
+// ids, and one that no durable write followed can come back after a
+// power loss only with ids under which no job was stored. Flushing every
+// reservation would cost a submission an fsync more.
+//
+// At SyncNormal, only a batch that reserves ids is: no write is flushed
+// at its commit, so nothing written after a reservation would make it
+// durable, and a power loss could then take the counter back under ids
+// whose jobs left directories, containers and accounting records. One
+// reservation hands out idBlock ids: an fsync per idBlock submissions.
+func (s *Store) synced(batch []*write) bool {
+	for _, w := range batch {
+		if w.ids != (s.sync == store.SyncFull) {
+			return true
+		}
+	}
+	return false
+}
+
+// level is the value of PRAGMA synchronous that commits with an fsync,
+// or without.
+func level(synced bool) string {
+	if synced {
+		return "FULL"
+	}
+	return "NORMAL"
+}
+
+// flushEvery is how often the WAL is flushed to the disk at SyncNormal:
+// the most of acknowledged writes that a power loss can take.
+const flushEvery = time.Second
+
+// flushLoop flushes the WAL every flushEvery, at SyncNormal, until Close.
+// SQLite flushes it only when it checkpoints (every thousand pages
+// written), and the kernel writes dirty pages back only after half a
+// minute: without it, jobs submitted to a quiet server would stay that
+// long in memory only. An fsync with nothing to write costs next to
+// nothing.
+func (s *Store) flushLoop() {
+	defer close(s.flushStopped)
+	log := slog.Default().With("store", "sqlite", "path", s.path)
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			if err := flushFile(s.path + "-wal"); err != nil {
+				log.Error("cannot flush the write-ahead log to the disk: the writes of the last second would not survive a power loss; check the disk and the kernel's log", "err", err)
+			}
+		}
+	}
+}
+
+// flushFile writes the file at path to the disk, if it exists. A
+// variable, for tests.
+var flushFile = func(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // no WAL yet, or none left: nothing to flush
+	}
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	return errors.Join(err, f.Close())
 }
 
 // runSaved runs one write of a batch, in a savepoint when it shares the

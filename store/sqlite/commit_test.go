@@ -2,9 +2,15 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/godocker/godocker/api"
 	"github.com/godocker/godocker/store"
@@ -85,20 +91,125 @@ func TestWriteAfterContextEnds(t *testing.T) {
 	}
 }
 
-// TestNextIDLeavesWritesDurable: after a NextID, committed without an
-// fsync of its own, the writer connection is back to synchronous=FULL
-// for the writes that follow.
-func TestNextIDLeavesWritesDurable(t *testing.T) {
-	s := tempStore(t)
-	ctx := t.Context()
-	if _, err := s.NextID(ctx); err != nil {
+// TestWhatIsFlushed: at SyncFull every write is committed with an fsync
+// but a reservation of ids; at SyncNormal only a reservation of ids is.
+// Either way the connection is back to the store's level afterwards.
+func TestWhatIsFlushed(t *testing.T) {
+	for _, tc := range []struct {
+		sync           store.Sync
+		write, reserve int // PRAGMA synchronous in their batches: 1 NORMAL, 2 FULL
+	}{
+		{store.SyncFull, 2, 1},
+		{store.SyncNormal, 1, 2},
+	} {
+		t.Run(string(tc.sync), func(t *testing.T) {
+			s, err := Open(t.Context(), filepath.Join(t.TempDir(), "godocker.db"), store.Options{Sync: tc.sync})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := t.Context()
+			level := func(ids bool) int {
+				t.Helper()
+				var mode int
+				err := s.do(ctx, ids, func(ctx context.Context, tx *sql.Tx) error {
+					return tx.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&mode)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return mode
+			}
+			if got := level(false); got != tc.write {
+				t.Errorf("a write of jobs commits at synchronous %d, want %d", got, tc.write)
+			}
+			if got := level(true); got != tc.reserve {
+				t.Errorf("a reservation of ids commits at synchronous %d, want %d", got, tc.reserve)
+			}
+			if got := level(false); got != tc.write {
+				t.Errorf("a write of jobs after a reservation commits at synchronous %d, want %d", got, tc.write)
+			}
+		})
+	}
+	if _, err := Open(t.Context(), filepath.Join(t.TempDir(), "godocker.db"), store.Options{Sync: "sometimes"}); err == nil || !strings.Contains(err.Error(), `sync "sometimes"`) {
+		t.Errorf("Open with sync sometimes: %v, want an error naming it", err)
+	}
+}
+
+// TestNormalFlushesTheWAL: at SyncNormal the WAL is flushed to the disk
+// every second, and no longer after Close; at SyncFull, by every commit
+// only.
+func TestNormalFlushesTheWAL(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		flushed []string
+	)
+	real := flushFile
+	flushFile = func(path string) error {
+		mu.Lock()
+		flushed = append(flushed, path)
+		mu.Unlock()
+		return real(path)
+	}
+	t.Cleanup(func() { flushFile = real })
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(flushed)
+	}
+
+	full, err := Open(t.Context(), filepath.Join(t.TempDir(), "full.db"), store.Options{Sync: store.SyncFull})
+	if err != nil {
 		t.Fatal(err)
 	}
-	var mode int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&mode); err != nil {
+	defer full.Close()
+	path := filepath.Join(t.TempDir(), "godocker.db")
+	s, err := Open(t.Context(), path, store.Options{Sync: store.SyncNormal})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if mode != 2 { // FULL
-		t.Errorf("synchronous after NextID = %d, want 2 (FULL)", mode)
+	if err := s.CreateJob(t.Context(), job(1, "alice", api.Pending)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * flushEvery)
+	for count() < 2 && time.Now().Before(deadline) {
+		time.Sleep(flushEvery / 10)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after := count()
+	mu.Lock()
+	got := slices.Clone(flushed)
+	mu.Unlock()
+	if len(got) < 2 {
+		t.Fatalf("WAL flushed %d times in %v, want one a %v", len(got), 10*flushEvery, flushEvery)
+	}
+	for _, p := range got {
+		if p != path+"-wal" {
+			t.Errorf("flushed %s, want only %s-wal", p, path)
+		}
+	}
+	time.Sleep(2 * flushEvery)
+	if n := count(); n != after {
+		t.Errorf("WAL flushed %d more times after Close", n-after)
+	}
+}
+
+// TestFlushFile: flushFile syncs a file that exists, and finds nothing to
+// do for one that does not (no WAL yet).
+func TestFlushFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, []byte("frames"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := flushFile(path); err != nil {
+		t.Errorf("flush %s: %v", path, err)
+	}
+	if err := flushFile(path + "-missing"); err != nil {
+		t.Errorf("flush of a missing file: %v, want nothing done", err)
+	}
+	if err := flushFile(t.TempDir()); err == nil {
+		t.Error("flush of a directory opened for writing: no error")
 	}
 }

@@ -13,27 +13,37 @@ import (
 	"testing"
 
 	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/store"
 )
 
 // crashChildEnv names the database the child process of TestSurvivesKill
-// writes to.
-const crashChildEnv = "GODOCKER_SQLITE_CRASH_CHILD"
+// writes to, and crashSyncEnv the store's Sync.
+const (
+	crashChildEnv = "GODOCKER_SQLITE_CRASH_CHILD"
+	crashSyncEnv  = "GODOCKER_SQLITE_CRASH_SYNC"
+)
 
-// TestSurvivesKill: every job whose CreateJob returned is there after the
-// server is killed with SIGKILL, and no id it handed out comes back. The
-// writer is this test binary run again as a child, killed while it is
-// still submitting.
+// TestSurvivesKill: at either Sync, every job whose CreateJob returned is
+// there after the server is killed with SIGKILL, and no id it handed out
+// comes back. The writer is this test binary run again as a child, killed
+// while it is still submitting.
 func TestSurvivesKill(t *testing.T) {
 	if path := os.Getenv(crashChildEnv); path != "" {
-		crashChild(path)
+		crashChild(path, store.Sync(os.Getenv(crashSyncEnv)))
 		return
 	}
 	if testing.Short() {
 		t.Skip("starts a child process")
 	}
+	for _, sync := range []store.Sync{store.SyncNormal, store.SyncFull} {
+		t.Run(string(sync), func(t *testing.T) { survivesKill(t, sync) })
+	}
+}
+
+func survivesKill(t *testing.T, sync store.Sync) {
 	path := filepath.Join(t.TempDir(), "godocker.db")
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestSurvivesKill$")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+path, crashSyncEnv+"="+string(sync))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -78,9 +88,9 @@ func TestSurvivesKill(t *testing.T) {
 
 // crashChild submits jobs until it is killed, printing the id of each
 // once CreateJob has returned.
-func crashChild(path string) {
+func crashChild(path string, sync store.Sync) {
 	ctx := context.Background()
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, store.Options{Sync: sync})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

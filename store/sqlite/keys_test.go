@@ -38,7 +38,7 @@ func TestMigratesFromVersion4(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, store.Options{})
 	if err != nil {
 		t.Fatalf("reopen a version 4 database: %v", err)
 	}

@@ -35,8 +35,8 @@ import (
 )
 
 func init() {
-	store.Register("sqlite", func(ctx context.Context, dsn string) (store.Store, error) {
-		s, err := Open(ctx, dsn)
+	store.Register("sqlite", func(ctx context.Context, dsn string, o store.Options) (store.Store, error) {
+		s, err := Open(ctx, dsn, o)
 		if err != nil {
 			return nil, err // not a typed nil in the interface
 		}
@@ -71,14 +71,16 @@ var (
 // a pool of their own, opened query_only.
 type Store struct {
 	path string
-	w    *sql.DB // one connection: every write
-	r    *sql.DB // query_only connections: every read
+	sync store.Sync // SyncNormal or SyncFull
+	w    *sql.DB    // one connection: every write
+	r    *sql.DB    // query_only connections: every read
 
 	// Writes of jobs and ids are committed in batches (commit.go).
-	writes  chan *write
-	quit    chan struct{} // closed by Close
-	stopped chan struct{} // closed when commitLoop returned
-	closing sync.Once
+	writes       chan *write
+	quit         chan struct{} // closed by Close
+	stopped      chan struct{} // closed when commitLoop returned
+	flushStopped chan struct{} // closed when flushLoop returned (at SyncNormal)
+	closing      sync.Once
 
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // see prepared
@@ -218,32 +220,49 @@ func backfillBrief(ctx context.Context, tx *sql.Tx) error {
 // busy_timeout: how long a statement waits, in milliseconds, for a lock
 // that another process (or another Store on the same file) holds.
 //
-// synchronous=FULL: in WAL mode SQLite then fsyncs the WAL at every
-// commit. NORMAL would survive a crash of godockerd (kill -9) but not a
-// power loss or kernel crash, which can roll back the last commits: jobs
-// whose submission was acknowledged would vanish, and worse, the id
-// counter would go back and NextID would hand out again ids whose job
-// directories, containers (labelled godocker.job=ID) and accounting
-// records exist. Writes share their fsyncs (group commit, commit.go), and
-// NextID alone is committed without one: the WAL is flushed in order, so
-// its counter is durable as soon as the job stored under the id is, and
-// only an id under which no job was stored can come back after a power
-// loss (see NextID). BenchmarkCreateJob and BenchmarkCreateJobParallel
-// measure the cost.
-const pragmas = "_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"
+// synchronous: whether a commit is flushed to the disk (FULL) or only
+// written to the WAL (NORMAL), which is the store's Sync:
+//
+//   - store.SyncNormal, the default: a commit is in the kernel's cache
+//     when it returns, and survives a crash of godockerd (kill -9, the OOM
+//     killer), which is what acknowledging a job promises. flushLoop puts
+//     the WAL on the disk every second, so a power loss or a crash of the
+//     kernel can roll back the commits of the last second, never more,
+//     and leaves the file consistent. Ids handed out never come back: a
+//     reservation of ids is flushed at its commit (see synced).
+//   - store.SyncFull: every commit is flushed before it returns, and a
+//     power loss loses no acknowledged write. The fsync is most of what a
+//     commit costs; writes share them (group commit, commit.go), but on
+//     this project's 2-core reference machine the API still accepts a
+//     third fewer jobs a second (BENCHMARKS.md).
+//
+// Slurm saves its state every few seconds (and loses acknowledged jobs
+// if slurmctld is killed between two saves); Grid Engine's classic
+// spooling writes files without flushing them. BenchmarkCreateJob and
+// BenchmarkCreateJobParallel measure both levels.
+func pragmas(sync store.Sync) string {
+	return "_pragma=busy_timeout(10000)&_pragma=synchronous(" + level(sync == store.SyncFull) + ")"
+}
 
 // Open opens the store in the SQLite file at path, creating the file
 // (mode 0600) and its directory (mode 0700) if missing, and migrating the
-// schema to this version.
-func Open(ctx context.Context, path string) (*Store, error) {
-	s, err := open(ctx, path)
+// schema to this version. o.Sync "" is store.SyncNormal.
+func Open(ctx context.Context, path string, o store.Options) (*Store, error) {
+	switch o.Sync {
+	case "":
+		o.Sync = store.SyncNormal
+	case store.SyncNormal, store.SyncFull:
+	default:
+		return nil, fmt.Errorf("open sqlite store %s: sync %q is not %s or %s", path, o.Sync, store.SyncNormal, store.SyncFull)
+	}
+	s, err := open(ctx, path, o.Sync)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
 	return s, nil
 }
 
-func open(ctx context.Context, path string) (*Store, error) {
+func open(ctx context.Context, path string, sync store.Sync) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("no path given")
 	}
@@ -267,9 +286,9 @@ func open(ctx context.Context, path string) (*Store, error) {
 
 	// A URI, so that any byte of the path is allowed: '?' would otherwise
 	// start the driver's parameters.
-	uri := "file:" + (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath() + "?" + pragmas
+	uri := "file:" + (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath() + "?" + pragmas(sync)
 
-	s := &Store{path: path}
+	s := &Store{path: path, sync: sync}
 	s.w, err = sql.Open("sqlite", uri+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
@@ -294,6 +313,10 @@ func open(ctx context.Context, path string) (*Store, error) {
 	s.prepareWrites(ctx)
 	s.writes, s.quit, s.stopped = make(chan *write), make(chan struct{}), make(chan struct{})
 	go s.commitLoop()
+	if sync == store.SyncNormal {
+		s.flushStopped = make(chan struct{})
+		go s.flushLoop()
+	}
 	return s, nil
 }
 
@@ -360,16 +383,8 @@ const idBlock = 64
 // NextID hands out the next id of the block this Store reserved, and
 // reserves the next block when that one is used up. Ids increase in the
 // order one Store hands them out; two Stores on the same file hand out
-// ids of different blocks.
-//
-// A reservation's commit is not flushed to the disk by itself (a light
-// write, see commit.go): it is durable once anything written after it
-// is, in particular a job created with one of its ids, since the WAL is
-// flushed up to its end. A crash of godockerd loses nothing (the write
-// is in the kernel's cache); only a power loss can lose a reservation
-// that no durable write followed, and then no job was stored with its
-// ids, so handing them out again leaves no id twice in the store.
-// Flushing every reservation would cost a submission an fsync more.
+// ids of different blocks. Whether a reservation is flushed to the disk
+// at its commit depends on the store's Sync: see synced in commit.go.
 func (s *Store) NextID(ctx context.Context) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("reserve job id: %w", err)
@@ -442,8 +457,13 @@ func (s *Store) createJob(ctx context.Context, j *api.Job) error {
 	if err != nil {
 		return err
 	}
+	// An id that NextID handed out is under the stored counter already
+	// (only an id from elsewhere moves it): one statement less.
+	s.idMu.Lock()
+	reserved := j.ID < s.idEnd
+	s.idMu.Unlock()
 	err = s.do(ctx, false, func(ctx context.Context, tx *sql.Tx) error {
-		return s.insertJob(ctx, tx, j, doc, brief)
+		return s.insertJob(ctx, tx, j, doc, brief, reserved)
 	})
 	if err != nil {
 		return err
@@ -458,7 +478,9 @@ func (s *Store) createJob(ctx context.Context, j *api.Job) error {
 	return nil
 }
 
-func (s *Store) insertJob(ctx context.Context, tx *sql.Tx, j *api.Job, doc []byte, brief string) error {
+// insertJob inserts j, and moves the id counter past its id unless
+// reserved says the counter is past it already.
+func (s *Store) insertJob(ctx context.Context, tx *sql.Tx, j *api.Job, doc []byte, brief string, reserved bool) error {
 	res, err := s.txExec(ctx, tx,
 		insertJobQuery,
 		j.ID, j.User, string(j.State), unixNano(j), j.ArrayID, j.TaskID, string(doc))
@@ -472,6 +494,9 @@ func (s *Store) insertJob(ctx context.Context, tx *sql.Tx, j *api.Job, doc []byt
 	}
 	if _, err := s.txExec(ctx, tx, insertBriefQuery, j.ID, brief); err != nil {
 		return err
+	}
+	if reserved {
+		return nil
 	}
 	_, err = s.txExec(ctx, tx, bumpIDsQuery, j.ID, j.ID)
 	return err
@@ -607,6 +632,9 @@ func (s *Store) Close() error {
 	s.closing.Do(func() {
 		close(s.quit)
 		<-s.stopped
+		if s.flushStopped != nil {
+			<-s.flushStopped
+		}
 		s.stmtMu.Lock()
 		for _, st := range s.stmts {
 			err = errors.Join(err, st.Close())

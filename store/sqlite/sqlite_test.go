@@ -31,7 +31,7 @@ func TestConformance(t *testing.T) {
 // openStore opens the store at path; the caller closes it.
 func openStore(t testing.TB, path string) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), path)
+	s, err := Open(t.Context(), path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,12 +99,12 @@ func TestPragmas(t *testing.T) {
 		pool, pragma, want string
 	}{
 		{s.w, "writer", "journal_mode", "wal"},
-		{s.w, "writer", "synchronous", "2"}, // FULL
+		{s.w, "writer", "synchronous", "1"}, // NORMAL, the default Sync
 		{s.w, "writer", "busy_timeout", "10000"},
 		{s.w, "writer", "user_version", strconv.Itoa(len(schema))},
 		{s.w, "writer", "query_only", "0"},
 		{s.r, "reader", "journal_mode", "wal"},
-		{s.r, "reader", "synchronous", "2"},
+		{s.r, "reader", "synchronous", "1"},
 		{s.r, "reader", "busy_timeout", "10000"},
 		{s.r, "reader", "query_only", "1"},
 	} {
@@ -131,7 +131,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	_, err := Open(t.Context(), path)
+	_, err := Open(t.Context(), path, store.Options{})
 	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer") || !strings.Contains(err.Error(), path) {
 		t.Errorf("Open of a newer schema = %v, want an error saying so with the path", err)
 	}
@@ -142,7 +142,7 @@ func TestNotADatabase(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Repeat("not a database\n", 100)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := Open(t.Context(), path); err == nil {
+	if s, err := Open(t.Context(), path, store.Options{}); err == nil {
 		s.Close()
 		t.Error("Open of a file that is not a database succeeded")
 	} else if !strings.Contains(err.Error(), path) {
@@ -172,7 +172,7 @@ func TestRegistered(t *testing.T) {
 	if !slices.Contains(store.Drivers(), "sqlite") {
 		t.Fatalf("store.Drivers() = %v, want sqlite among them", store.Drivers())
 	}
-	s, err := store.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "godocker.db"))
+	s, err := store.Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "godocker.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestRegistered(t *testing.T) {
 	}
 
 	// A failed open is a nil interface, not an interface holding a nil *Store.
-	if s, err := store.Open(t.Context(), "sqlite", ""); err == nil || s != nil {
+	if s, err := store.Open(t.Context(), "sqlite", "", store.Options{}); err == nil || s != nil {
 		t.Errorf("store.Open(sqlite, \"\") = %#v, %v; want nil and an error", s, err)
 	}
 }
@@ -443,7 +443,7 @@ func TestMigratesFromVersion1(t *testing.T) {
 	id, _ := s.NextID(ctx)
 	createOldJob(t, s, &api.Job{ID: id, User: "alice", State: api.Pending})
 	s.Close()
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, store.Options{})
 	if err != nil {
 		t.Fatalf("reopen a version 1 database: %v", err)
 	}
@@ -469,7 +469,7 @@ func TestMigratesFromVersion2(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, store.Options{})
 	if err != nil {
 		t.Fatalf("reopen a version 2 database: %v", err)
 	}
@@ -503,7 +503,7 @@ func TestMigratesFromVersion3(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, store.Options{})
 	if err != nil {
 		t.Fatalf("reopen a version 3 database: %v", err)
 	}
@@ -595,7 +595,7 @@ func TestMigratesFromVersion5(t *testing.T) {
 		old = append(old, j)
 	}
 	s.Close()
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, store.Options{})
 	if err != nil {
 		t.Fatalf("reopen a version 5 database: %v", err)
 	}
@@ -660,7 +660,7 @@ func TestInstallationOpenedAtOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			s, err := Open(ctx, path)
+			s, err := Open(ctx, path, store.Options{})
 			if err != nil {
 				errs[i] = err
 				return
