@@ -145,7 +145,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, c *caller) err
 
 func (s *Server) postKey(w http.ResponseWriter, r *http.Request, c *caller) error {
 	var req api.AddKeyRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	if err := decodeBody(w, r, maxSmallBody, &req); err != nil {
 		return err
 	}
 	owner, err := keyOwner(c, req.User, "register keys for %s", false)

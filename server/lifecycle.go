@@ -418,7 +418,7 @@ func (s *Server) patchJob(w http.ResponseWriter, r *http.Request, c *caller) err
 		return err
 	}
 	var a api.Alter
-	if err := decodeBody(w, r, &a); err != nil {
+	if err := decodeBody(w, r, maxSmallBody, &a); err != nil {
 		return err
 	}
 	j, err := s.alter(r.Context(), c, id, a)

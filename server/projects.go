@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -131,15 +130,6 @@ func mayJoin(p *api.Project, c *caller) error {
 	return api.Denied(fmt.Sprintf("you are not a member of project %s: ask an admin to add you (gctl project set %s --add-member %s), or submit without -P", p.Name, p.Name, c.User))
 }
 
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return api.Invalid("malformed request: " + err.Error())
-	}
-	return nil
-}
-
 func adminOnly(c *caller, what string) error {
 	if c.Admin {
 		return nil
@@ -170,7 +160,7 @@ func (s *Server) postProject(w http.ResponseWriter, r *http.Request, c *caller) 
 		return err
 	}
 	var p api.Project
-	if err := decodeBody(w, r, &p); err != nil {
+	if err := decodeBody(w, r, maxSmallBody, &p); err != nil {
 		return err
 	}
 	if p.Name == api.DefaultProject {
@@ -198,7 +188,7 @@ func (s *Server) putProject(w http.ResponseWriter, r *http.Request, c *caller) e
 	}
 	name := r.PathValue("name")
 	var p api.Project
-	if err := decodeBody(w, r, &p); err != nil {
+	if err := decodeBody(w, r, maxSmallBody, &p); err != nil {
 		return err
 	}
 	if p.Name == "" {
@@ -310,7 +300,7 @@ func (s *Server) putAccount(w http.ResponseWriter, r *http.Request, c *caller) e
 	}
 	name := r.PathValue("user")
 	var a api.Account
-	if err := decodeBody(w, r, &a); err != nil {
+	if err := decodeBody(w, r, maxSmallBody, &a); err != nil {
 		return err
 	}
 	if a.User == "" {

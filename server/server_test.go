@@ -545,6 +545,30 @@ func TestAPI(t *testing.T) {
 	if resp.StatusCode != 400 {
 		t.Errorf("a request naming a user must be refused, got %d", resp.StatusCode)
 	}
+	// A body is one JSON value with each member once; names match
+	// whatever their case, as they always have.
+	count := func() int {
+		n, err := h.st.Count(context.Background(), store.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, bad := range []string{
+		`{"spec":{"name":"j","script":"x","image":"godocker/base:latest","image":"evil"}}`,
+		`{"spec":{"name":"j","script":"x"}} {"spec":{"name":"k","script":"y"}}`,
+		"{\"spec\":{\"name\":\"j\xff\",\"script\":\"x\"}}",
+	} {
+		before := count()
+		resp, body := do(h.alice, "POST", "/api/v1/jobs", bad)
+		if resp.StatusCode != 400 || !strings.Contains(body, "malformed request") || count() != before {
+			t.Errorf("submission %q: %d %s; want 400 malformed request, nothing stored", bad, resp.StatusCode, body)
+		}
+	}
+	resp, body = do(h.alice, "POST", "/api/v1/jobs", `{"Spec":{"Name":"cased","SCRIPT":"x"}}`)
+	if resp.StatusCode != 201 || !strings.Contains(body, `"name":"cased"`) {
+		t.Errorf("submission with names in another case: %d %s; want it accepted", resp.StatusCode, body)
+	}
 	// A submission answers with the job, whole or brief, and where it is.
 	for view, whole := range map[string]bool{"": true, "?view=brief": false} {
 		resp, body = do(h.alice, "POST", "/api/v1/jobs"+view, `{"spec":{"name":"sub","script":"echo SECRET-2","cpus":1}}`)
