@@ -17,7 +17,7 @@ func (b *bench) arrayGroup(ctx context.Context) error {
 	var cliMS, apiMS []float64
 	for r := range runs {
 		b.logf("array: run %d/%d: an array of %s tasks…", r+1, runs, count(int(n)))
-		err := b.withServer(ctx, "array", 0, apiOnly, func(s *server) error {
+		err := b.withServer(ctx, "array", serverConfig{}, apiOnly, func(s *server) error {
 			if err := b.warmUp(ctx, s); err != nil {
 				return err
 			}

@@ -67,7 +67,7 @@ func (b *bench) drainGroup(ctx context.Context) error {
 // the release to the last job's end, in jobs per second.
 func (b *bench) drainOnce(ctx context.Context, n, cpus int) (float64, error) {
 	var rate float64
-	err := b.withServer(ctx, "drain", cpus, allRole, func(s *server) error {
+	err := b.withServer(ctx, "drain", serverConfig{cpus: cpus}, allRole, func(s *server) error {
 		spec := b.alice.spec("true")
 		spec.Hold = true
 		ids, _, err := b.submitBatch(ctx, s, batch{what: count(n) + " held jobs", as: b.alice, n: n, spec: func(int) api.Spec { return spec }})

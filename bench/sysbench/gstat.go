@@ -29,7 +29,7 @@ type queue struct {
 // on it (group gstat), then reads the server's memory, and that of a full
 // server started on the same state (group memory).
 func (b *bench) gstatAndMemory(ctx context.Context) error {
-	s, err := b.startServer(ctx, "gstat", 0, apiOnly)
+	s, err := b.startServer(ctx, "gstat", serverConfig{}, apiOnly)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 func (b *bench) latencyGroup(ctx context.Context) error {
 	n := b.scaled(20, 3)
 	var gd []float64
-	err := b.withServer(ctx, "latency", drainCPUs, allRole, func(s *server) error {
+	err := b.withServer(ctx, "latency", serverConfig{cpus: drainCPUs}, allRole, func(s *server) error {
 		ectx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		events, err := s.api.Events(ectx)

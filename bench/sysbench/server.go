@@ -42,9 +42,18 @@ type server struct {
 	discarded bool
 }
 
-// newServer prepares a directory and a configuration for a godockerd;
-// cpus > 0 sets the docker executor's capacity. It is not started.
-func (b *bench) newServer(name string, cpus int) (*server, error) {
+// serverConfig is what a benchmark's godockerd is configured with,
+// beyond what every one has.
+type serverConfig struct {
+	// cpus > 0 sets the docker executor's capacity.
+	cpus int
+	// sync, if set, is store.sync.
+	sync string
+}
+
+// newServer prepares a directory and a configuration for a godockerd.
+// It is not started.
+func (b *bench) newServer(name string, sc serverConfig) (*server, error) {
 	b.serial++
 	dir := filepath.Join(b.tmp, fmt.Sprintf("srv%02d-%s", b.serial, name))
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -63,8 +72,11 @@ func (b *bench) newServer(name string, cpus int) (*server, error) {
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "state_dir: %s/state\nshared_dir: %s/jobs\nsocket: %s\nlog_level: warn\n", dir, dir, s.socket)
 	cfg.WriteString("ssh_gateway:\n  listen: \"\"\nscheduler:\n  interval: 2s\nexecutors:\n  - name: docker\n    type: docker\n")
-	if cpus > 0 {
-		fmt.Fprintf(&cfg, "    cpus: %d\n", cpus)
+	if sc.cpus > 0 {
+		fmt.Fprintf(&cfg, "    cpus: %d\n", sc.cpus)
+	}
+	if sc.sync != "" {
+		fmt.Fprintf(&cfg, "store:\n  sync: %s\n", sc.sync)
 	}
 	if err := os.WriteFile(s.config, []byte(cfg.String()), 0o644); err != nil {
 		return nil, fmt.Errorf("write the server configuration: %w", err)
@@ -75,8 +87,8 @@ func (b *bench) newServer(name string, cpus int) (*server, error) {
 }
 
 // startServer prepares and starts a server in one step.
-func (b *bench) startServer(ctx context.Context, name string, cpus int, roles string) (*server, error) {
-	s, err := b.newServer(name, cpus)
+func (b *bench) startServer(ctx context.Context, name string, sc serverConfig, roles string) (*server, error) {
+	s, err := b.newServer(name, sc)
 	if err != nil {
 		return nil, err
 	}

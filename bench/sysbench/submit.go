@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +17,8 @@ import (
 
 // withServer starts a server, runs f with it and discards it, reporting
 // the first error of the three.
-func (b *bench) withServer(ctx context.Context, name string, cpus int, roles string, f func(*server) error) error {
-	s, err := b.startServer(ctx, name, cpus, roles)
+func (b *bench) withServer(ctx context.Context, name string, sc serverConfig, roles string, f func(*server) error) error {
+	s, err := b.startServer(ctx, name, sc, roles)
 	if err != nil {
 		return err
 	}
@@ -63,10 +64,42 @@ func (b *bench) submitGroup(ctx context.Context) error {
 	b.add(f, tf, rf)
 
 	m := b.scaled(20000, 8)
-	var apiRate []float64
+	procs := runtime.GOMAXPROCS(0)
+	lean, err := b.apiRates(ctx, m, serverConfig{}, 1, "")
+	if err != nil {
+		return err
+	}
+	all, err := b.apiRates(ctx, m, serverConfig{}, procs, fmt.Sprintf(", clients on %d threads", procs))
+	if err != nil {
+		return err
+	}
+	full, err := b.apiRates(ctx, m, serverConfig{sync: "full"}, 1, ", store.sync full")
+	if err != nil {
+		return err
+	}
+	af := newFigure("submit.api_threads", fmt.Sprintf("same, clients on %d threads (GOMAXPROCS)", procs), "jobs/s", all, nil)
+	ff := newFigure("submit.api_full", "same, store.sync full (flushed before answering)", "jobs/s", full, nil)
+	af.sub, ff.sub = true, true
+	b.add(newFigure("submit.api", fmt.Sprintf("submit: %s jobs through the API, %d clients", count(m), workers), "jobs/s", lean, atLeast(10000)), af, ff)
+
+	return b.durability(ctx)
+}
+
+// apiRates measures, b.opts.runs times on a fresh server configured with
+// sc, the rate at which workers clients submit m jobs through the API.
+// The clients run in this process on procs threads (GOMAXPROCS). They
+// share the machine with godockerd, and the Go runtime's threads cost
+// most when there are more of them than cores: on one thread, as
+// separate single-threaded client processes would be, the clients leave
+// more of the cpu to godockerd, which is what the figure is about (on
+// the 2-core reference machine they take 37 us of cpu per job on one
+// thread against 48 on two; BENCHMARKS.md has both figures).
+func (b *bench) apiRates(ctx context.Context, m int, sc serverConfig, procs int, what string) ([]float64, error) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+	var rates []float64
 	for r := range b.opts.runs {
-		b.logf("submit: run %d/%d: %s jobs through the API, %d clients…", r+1, b.opts.runs, count(m), workers)
-		err := b.withServer(ctx, "submit-api", 0, apiOnly, func(s *server) error {
+		b.logf("submit: run %d/%d: %s jobs through the API, %d clients%s…", r+1, b.opts.runs, count(m), workers, what)
+		err := b.withServer(ctx, "submit-api", sc, apiOnly, func(s *server) error {
 			if err := b.warmUp(ctx, s); err != nil {
 				return err
 			}
@@ -75,22 +108,20 @@ func (b *bench) submitGroup(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			apiRate = append(apiRate, float64(m)/elapsed.Seconds())
+			rates = append(rates, float64(m)/elapsed.Seconds())
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	b.add(newFigure("submit.api", fmt.Sprintf("submit: %s jobs through the API, %d clients", count(m), workers), "jobs/s", apiRate, atLeast(10000)))
-
-	return b.durability(ctx)
+	return rates, nil
 }
 
 // submitLoop times, in one bash as alice, n `gsub -b y true` and then n
 // `/bin/true`, and returns both times in milliseconds.
 func (b *bench) submitLoop(ctx context.Context, n int) (gsubMS, trueMS float64, err error) {
-	err = b.withServer(ctx, "submit-cli", 0, apiOnly, func(s *server) error {
+	err = b.withServer(ctx, "submit-cli", serverConfig{}, apiOnly, func(s *server) error {
 		if err := b.warmUp(ctx, s); err != nil {
 			return err
 		}
@@ -139,7 +170,7 @@ echo "$s $e $s2 $e2"
 func (b *bench) durability(ctx context.Context) error {
 	threshold := b.scaled(2000, 16)
 	b.logf("submit: durability: kill -9 after %s acknowledged jobs…", count(threshold))
-	s, err := b.startServer(ctx, "durability", 0, apiOnly)
+	s, err := b.startServer(ctx, "durability", serverConfig{}, apiOnly)
 	if err != nil {
 		return err
 	}

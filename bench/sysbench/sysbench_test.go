@@ -46,7 +46,7 @@ func TestSmoke(t *testing.T) {
 		got[f.ID] = f
 	}
 	want := []string{
-		"submit.cli", "submit.cli_true", "submit.cli_ratio", "submit.api", "submit.durable",
+		"submit.cli", "submit.cli_true", "submit.cli_ratio", "submit.api", "submit.api_threads", "submit.api_full", "submit.durable",
 		"array.cli", "array.api",
 		"gstat.all_10k", "gstat.own_10k", "gstat.all_100k", "gstat.own_100k",
 		"memory.api_rss", "memory.api_hwm", "memory.full_rss", "memory.full_hwm",
