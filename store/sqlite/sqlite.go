@@ -301,6 +301,14 @@ func open(ctx context.Context, path string, sync store.Sync) (*Store, error) {
 		s.w.Close()
 		return nil, err
 	}
+	// At SyncNormal too, a migration, the installation id in particular,
+	// must not be taken back by a power loss once containers carry it.
+	if sync == store.SyncNormal {
+		if err := flushFile(path + "-wal"); err != nil {
+			s.w.Close()
+			return nil, fmt.Errorf("flush the schema to the disk: %w", err)
+		}
+	}
 
 	s.r, err = sql.Open("sqlite", uri+"&_pragma=query_only(1)")
 	if err != nil {
