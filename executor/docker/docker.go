@@ -68,6 +68,12 @@ type Executor struct {
 	etcMu    sync.Mutex
 	etcCache map[string]*imageEtc // by image id: see etcOf
 	etcReads singleflight.Group   // first reads of an image, by id
+
+	// stale is staleEtcReader when New ran. closed ends sweepEtcReaders,
+	// which closes swept when it returns.
+	stale         time.Duration
+	closed, swept chan struct{}
+	closing       sync.Once
 }
 
 var _ executor.Executor = (*Executor)(nil)
@@ -112,6 +118,10 @@ func New(ctx context.Context, name string, cfg executor.Config) (*Executor, erro
 		}
 		e.ownFiles = true
 	}
+	e.stale = staleEtcReader
+	e.removeStaleEtcReaders(ctx)
+	e.closed, e.swept = make(chan struct{}), make(chan struct{})
+	go e.sweepEtcReaders()
 	return e, nil
 }
 
@@ -123,6 +133,10 @@ func (e *Executor) unreachable(err error) error {
 
 // Close releases the client's connections. Containers keep running.
 func (e *Executor) Close() error {
+	e.closing.Do(func() {
+		close(e.closed)
+		<-e.swept
+	})
 	if e.ownFiles {
 		os.RemoveAll(e.files) // mounted files stay with their containers
 	}

@@ -43,6 +43,8 @@ func (f *fakeEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("OK"))
 	case strings.HasSuffix(r.URL.Path, "/info"):
 		json.NewEncoder(w).Encode(map[string]any{"Name": "fake", "NCPU": 2, "MemTotal": 1 << 30, "SystemTime": f.base.Format(time.RFC3339Nano)})
+	case strings.HasSuffix(r.URL.Path, "/containers/json"):
+		w.Write([]byte("[]")) // New's look for left-over readers of images' users
 	case strings.HasSuffix(r.URL.Path, "/events"):
 		f.mu.Lock()
 		f.calls++

@@ -17,9 +17,11 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 
 	"github.com/godocker/godocker/api"
+	"github.com/godocker/godocker/executor"
 )
 
 // maxEtcFile bounds how much of an image's passwd or group file is read.
@@ -207,8 +209,12 @@ func (e *Executor) etcOf(ctx context.Context, image string) (*imageEtc, error) {
 // readEtc reads the passwd and group files of the image id from a
 // container that is created for it and removed, never started.
 func (e *Executor) readEtc(ctx context.Context, id string) (*imageEtc, error) {
+	labels := map[string]string{labelEtcReader: "1"}
+	if e.installation != "" {
+		labels[executor.LabelInstallation] = e.installation
+	}
 	c, err := e.cli.ContainerCreate(ctx,
-		&container.Config{Image: id, Entrypoint: []string{"/bin/true"}, Labels: map[string]string{labelEtcReader: "1"}},
+		&container.Config{Image: id, Entrypoint: []string{"/bin/true"}, Labels: labels},
 		&container.HostConfig{NetworkMode: "none"}, nil, nil, "")
 	if err != nil {
 		return nil, fmt.Errorf("create a container to read from: %w", err)
@@ -230,6 +236,56 @@ func (e *Executor) readEtc(ctx context.Context, id string) (*imageEtc, error) {
 
 // labelEtcReader marks the containers that only read an image's users.
 const labelEtcReader = "org.godocker.etc-reader"
+
+// staleEtcReader is the age past which a container that reads an image's
+// users is left over: a godockerd killed while reading. A read takes
+// well under a second; a younger one may be another process's, of the
+// same installation, at work (removing it would make its files look
+// absent).
+var staleEtcReader = 10 * time.Minute
+
+// sweepEtcReaders removes stale readers every e.stale until Close:
+// those of a godockerd killed just before this one started are not stale
+// yet when New looks.
+func (e *Executor) sweepEtcReaders() {
+	defer close(e.swept)
+	t := time.NewTicker(e.stale)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.closed:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			e.removeStaleEtcReaders(ctx)
+			cancel()
+		}
+	}
+}
+
+// removeStaleEtcReaders removes the containers that read an image's users
+// and were left over: those of this installation, or of none (made
+// before installations had ids), older than e.stale. What it
+// cannot remove is only logged: they cost disk space, nothing else.
+func (e *Executor) removeStaleEtcReaders(ctx context.Context) {
+	log := slog.With("executor", e.name)
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", labelEtcReader))})
+	if err != nil {
+		log.Warn("list the containers left over from reading images' users", "err", err)
+		return
+	}
+	for _, c := range list {
+		inst, labelled := c.Labels[executor.LabelInstallation]
+		if (labelled && inst != e.installation) || time.Since(time.Unix(c.Created, 0)) < e.stale {
+			continue
+		}
+		if err := e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			log.Warn("remove a container left over from reading an image's users", "container", c.ID, "err", err)
+			continue
+		}
+		log.Info("removed a container left over from reading an image's users", "container", c.ID)
+	}
+}
 
 // readFile returns the content of a regular file in the container, nil if
 // it does not exist (nor its directory).
